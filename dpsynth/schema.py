@@ -1,0 +1,760 @@
+"""What is PUBLIC about each column of a table.
+
+A :class:`Schema` lists the columns in order and, for each, its kind and the
+knowledge about it that may be used without spending privacy budget: the
+category list, numeric bounds, bins, whether missing values may occur.
+
+Where that knowledge came from matters and is recorded per column in
+``source``:
+
+``"public"``
+    declared by the user (from a codebook, a standard, a data dictionary);
+    costs nothing and leaks nothing.
+``"dp"``
+    discovered from the private data by a differentially private mechanism;
+    its cost is charged to the accountant.
+``"data"``
+    read from the private data WITHOUT differential privacy (what
+    :func:`infer_schema` does by default). Using such a schema breaks the
+    guarantee for that knowledge (a category held by one person reveals that
+    person), so it requires an explicit acknowledgement, ``public=True``, which
+    the release manifest records.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dpsynth.errors import InputDataError, NonPublicSchemaError, Problem, SchemaError
+
+SCHEMA_FORMAT_VERSION = 1
+
+
+class ColumnKind(str, Enum):
+    """The kind of a column, which decides how it is encoded."""
+
+    CATEGORICAL = "categorical"
+    INTEGER = "integer"
+    CONTINUOUS = "continuous"
+    DATETIME = "datetime"
+    BOOLEAN = "boolean"
+
+    @property
+    def is_numeric(self) -> bool:
+        """Integer and continuous columns are binned on a numeric range."""
+        return self in (ColumnKind.INTEGER, ColumnKind.CONTINUOUS)
+
+
+#: the provenance of a column's public knowledge
+SOURCES = ("public", "dp", "data")
+
+#: what to do with a value outside the declared domain, per kind
+UNKNOWN_POLICIES: dict[ColumnKind, tuple[str, ...]] = {
+    ColumnKind.CATEGORICAL: ("error", "other"),
+    ColumnKind.BOOLEAN: ("error",),
+    ColumnKind.INTEGER: ("clip", "error"),
+    ColumnKind.CONTINUOUS: ("clip", "error"),
+    ColumnKind.DATETIME: ("clip", "error"),
+}
+
+DEFAULT_UNKNOWN_POLICY = {kind: policies[0] for kind, policies in UNKNOWN_POLICIES.items()}
+
+#: default number of bins for a numeric or datetime column without explicit edges
+DEFAULT_BINS = 16
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """Public knowledge about one column.
+
+    Parameters
+    ----------
+    name : str
+        Column name in the raw table.
+    kind : ColumnKind or str
+        ``categorical``, ``integer``, ``continuous``, ``datetime`` or ``boolean``.
+    categories : sequence, optional
+        The category list of a categorical column, in code order. ``None`` means
+        not known yet (to be discovered with DP).
+    lower, upper : number or ISO date string, optional
+        Bounds of a numeric or datetime column. ``None`` means not known yet.
+    bins : int, optional
+        Number of equal-width bins between ``lower`` and ``upper``.
+    bin_edges : sequence of number or ISO date string, optional
+        Explicit, strictly increasing bin edges; overrides ``bins`` and bounds.
+    nullable : bool
+        Whether missing values may occur (they get a code of their own).
+    on_unknown : str, optional
+        Policy for a value outside the declared domain: ``"error"`` refuses the
+        table; ``"other"`` (categorical) maps it to a reserved "other" code;
+        ``"clip"`` (numeric, datetime) clips it to the bounds. The number of
+        values affected is always reported. Defaults: categorical ``"error"``,
+        boolean ``"error"``, numeric and datetime ``"clip"``.
+    source : str
+        Provenance of the knowledge: ``"public"``, ``"dp"`` or ``"data"``.
+    dtype : str, optional
+        The pandas dtype of the raw column, restored on decoding.
+    """
+
+    name: str
+    kind: ColumnKind
+    categories: tuple[Any, ...] | None = None
+    lower: Any = None
+    upper: Any = None
+    bins: int | None = None
+    bin_edges: tuple[Any, ...] | None = None
+    nullable: bool = False
+    on_unknown: str | None = None
+    source: str = "public"
+    dtype: str | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            kind = ColumnKind(self.kind)
+        except ValueError:
+            kinds = ", ".join(k.value for k in ColumnKind)
+            raise SchemaError(
+                [Problem(self.name, f"kind {self.kind!r} is unknown", f"use one of: {kinds}")]
+            ) from None
+        object.__setattr__(self, "kind", kind)
+        if self.categories is not None:
+            object.__setattr__(self, "categories", tuple(self.categories))
+        if self.bin_edges is not None:
+            object.__setattr__(self, "bin_edges", tuple(self.bin_edges))
+        if self.on_unknown is None:
+            object.__setattr__(self, "on_unknown", DEFAULT_UNKNOWN_POLICY[kind])
+        problems = list(self._problems())
+        if problems:
+            raise SchemaError(problems)
+
+    # -- validation -----------------------------------------------------------------
+    def _problems(self) -> Iterator[Problem]:
+        name, kind = self.name, self.kind
+        if not isinstance(name, str) or not name:
+            yield Problem(None, f"column name {name!r} is not a non-empty string", "name it")
+            return
+        if self.source not in SOURCES:
+            yield Problem(name, f"source {self.source!r} is unknown", f"use one of {SOURCES}")
+        if self.on_unknown not in UNKNOWN_POLICIES[kind]:
+            yield Problem(
+                name,
+                f"on_unknown {self.on_unknown!r} is not allowed for a {kind.value} column",
+                f"use one of {UNKNOWN_POLICIES[kind]}",
+            )
+        if kind is ColumnKind.CATEGORICAL:
+            yield from self._category_problems()
+        elif self.categories is not None:
+            yield Problem(name, f"a {kind.value} column cannot have categories", "remove them")
+        if kind.is_numeric or kind is ColumnKind.DATETIME:
+            yield from self._range_problems()
+        elif any(v is not None for v in (self.lower, self.upper, self.bins, self.bin_edges)):
+            yield Problem(
+                name,
+                f"a {kind.value} column cannot have bounds or bins",
+                "remove lower, upper, bins and bin_edges",
+            )
+
+    def _category_problems(self) -> Iterator[Problem]:
+        if self.categories is None:
+            return
+        cats = self.categories
+        if len(cats) == 0 and self.on_unknown != "other":
+            yield Problem(self.name, "the category list is empty", "list the categories")
+        seen: set[Any] = set()
+        for c in cats:
+            if c is None or (isinstance(c, float) and math.isnan(c)):
+                yield Problem(
+                    self.name,
+                    "the category list contains a missing value",
+                    "remove it and set nullable: true instead",
+                )
+            elif not isinstance(c, (str, int, float, bool, np.integer, np.floating, np.bool_)):
+                yield Problem(
+                    self.name,
+                    f"category {c!r} has type {type(c).__name__}",
+                    "use strings or numbers as categories",
+                )
+            elif c in seen:
+                yield Problem(self.name, f"category {c!r} is listed twice", "list it once")
+            seen.add(c)
+
+    def _range_problems(self) -> Iterator[Problem]:
+        name = self.name
+        if self.bins is not None and (not isinstance(self.bins, (int, np.integer)) or self.bins < 1):
+            yield Problem(name, f"bins ({self.bins!r}) is not a positive integer", "use bins >= 1")
+        try:
+            lower, upper = self.numeric_bound(self.lower), self.numeric_bound(self.upper)
+        except (TypeError, ValueError) as exc:
+            yield Problem(name, f"a bound cannot be read ({exc})", _bound_fix(self.kind))
+            return
+        for label, bound in (("lower", lower), ("upper", upper)):
+            if bound is not None and not math.isfinite(bound):
+                yield Problem(name, f"{label} bound ({bound}) is not finite", "use a finite bound")
+        if lower is not None and upper is not None and not lower < upper:
+            yield Problem(
+                name,
+                f"lower ({self.lower!r}) is not below upper ({self.upper!r})",
+                "make lower < upper",
+            )
+        if self.kind is ColumnKind.INTEGER:
+            for label, bound in (("lower", lower), ("upper", upper)):
+                if bound is not None and math.isfinite(bound) and bound != int(bound):
+                    yield Problem(
+                        name,
+                        f"{label} bound ({bound}) of an integer column is not a whole number",
+                        "use whole-number bounds",
+                    )
+        if self.bin_edges is not None:
+            try:
+                edges = [self.numeric_bound(e) for e in self.bin_edges]
+            except (TypeError, ValueError) as exc:
+                yield Problem(name, f"a bin edge cannot be read ({exc})", _bound_fix(self.kind))
+                return
+            if len(edges) < 2:
+                yield Problem(name, "bin_edges has fewer than 2 edges", "give at least 2 edges")
+            elif not all(math.isfinite(e) for e in edges):
+                yield Problem(name, "bin_edges contains a non-finite edge", "use finite edges")
+            elif any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+                yield Problem(name, "bin_edges is not strictly increasing", "sort the edges")
+
+    def numeric_bound(self, value: Any) -> float | None:
+        """A bound or edge as a float (datetimes as nanoseconds since the epoch)."""
+        if value is None:
+            return None
+        if self.kind is ColumnKind.DATETIME:
+            return float(pd.Timestamp(value).value)
+        if isinstance(value, bool):
+            raise TypeError(f"{value!r} is a boolean, not a number")
+        return float(value)
+
+    # -- what is known ----------------------------------------------------------------
+    @property
+    def is_complete(self) -> bool:
+        """True when the column can be encoded without any discovery step."""
+        if self.kind is ColumnKind.CATEGORICAL:
+            return self.categories is not None
+        if self.kind is ColumnKind.BOOLEAN:
+            return True
+        return self.bin_edges is not None or (self.lower is not None and self.upper is not None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict, omitting fields that hold no information."""
+        raw = asdict(self)
+        raw["kind"] = self.kind.value
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            if value is None:
+                continue
+            if isinstance(value, tuple):
+                value = [_json_scalar(v) for v in value]
+            else:
+                value = _json_scalar(value)
+            out[key] = value
+        if not self.nullable:
+            out.pop("nullable", None)
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ColumnSpec:
+        """Inverse of :meth:`to_dict`; unknown keys are refused with their name."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(raw) - known)
+        name = raw.get("name")
+        if unknown:
+            raise SchemaError(
+                [Problem(name, f"unknown key(s) {unknown}", f"use only {sorted(known)}")]
+            )
+        if "name" not in raw or "kind" not in raw:
+            raise SchemaError([Problem(name, "a column needs 'name' and 'kind'", "add them")])
+        return cls(**dict(raw))
+
+
+def _bound_fix(kind: ColumnKind) -> str:
+    if kind is ColumnKind.DATETIME:
+        return "write datetime bounds as ISO strings such as '2024-01-31'"
+    return "write bounds as numbers"
+
+
+def _json_scalar(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class Schema:
+    """An ordered list of :class:`ColumnSpec`, one per column of the table.
+
+    Parameters
+    ----------
+    columns : sequence of ColumnSpec
+        The columns, in the order of the table.
+    """
+
+    columns: tuple[ColumnSpec, ...]
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        columns = tuple(self.columns)
+        names = [c.name for c in columns]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise SchemaError(
+                [Problem(n, "the column is declared more than once", "declare it once") for n in dupes]
+            )
+        if not columns:
+            raise SchemaError("the schema declares no column")
+        object.__setattr__(self, "columns", columns)
+        object.__setattr__(self, "_index", {n: i for i, n in enumerate(names)})
+
+    # -- access ---------------------------------------------------------------------
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Column names in order."""
+        return tuple(c.name for c in self.columns)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def __iter__(self) -> Iterator[ColumnSpec]:
+        return iter(self.columns)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __getitem__(self, name: str) -> ColumnSpec:
+        try:
+            return self.columns[self._index[name]]
+        except KeyError:
+            raise SchemaError(
+                [Problem(name, "the column is not in the schema", f"use one of {list(self.names)}")]
+            ) from None
+
+    def with_column(self, spec: ColumnSpec) -> Schema:
+        """A copy with the column of the same name replaced by ``spec``."""
+        self[spec.name]
+        return Schema(tuple(spec if c.name == spec.name else c for c in self.columns))
+
+    def select(self, names: Iterable[str]) -> Schema:
+        """A schema over the given columns, in the order given."""
+        return Schema(tuple(self[n] for n in names))
+
+    # -- provenance -----------------------------------------------------------------
+    @property
+    def data_derived_columns(self) -> tuple[str, ...]:
+        """Columns whose knowledge was read from the private data without DP."""
+        return tuple(c.name for c in self.columns if c.source == "data")
+
+    @property
+    def incomplete_columns(self) -> tuple[str, ...]:
+        """Columns that need DP discovery before they can be encoded."""
+        return tuple(c.name for c in self.columns if not c.is_complete)
+
+    def require_public(self, public: bool = False) -> None:
+        """Refuse a schema read from the private data unless acknowledged.
+
+        Parameters
+        ----------
+        public : bool
+            The user's acknowledgement that the data-derived parts of the schema
+            may be treated as public. The release manifest records it.
+
+        Raises
+        ------
+        NonPublicSchemaError
+            If some column's knowledge came from the data and ``public`` is False.
+        """
+        derived = self.data_derived_columns
+        if derived and not public:
+            raise NonPublicSchemaError(
+                [
+                    Problem(
+                        name,
+                        "its categories or bounds were read from the private data without DP",
+                        "declare them from a public source, let dpsynth discover them with DP "
+                        "(drop them from the schema), or pass public=True (--public on the "
+                        "command line) to acknowledge the leak; the manifest records it",
+                    )
+                    for name in derived
+                ]
+            )
+
+    def mark_public(self) -> Schema:
+        """A copy whose data-derived columns are declared public by the user."""
+        return Schema(
+            tuple(replace(c, source="public") if c.source == "data" else c for c in self.columns)
+        )
+
+    # -- checking a table -----------------------------------------------------------
+    def check_frame(self, df: pd.DataFrame) -> list[Problem]:
+        """Every problem that stops ``df`` from being encoded under this schema.
+
+        Checks structure (empty table, duplicate, missing or undeclared columns)
+        and values (all-missing columns, missing values where none may occur,
+        non-finite numbers, unparseable values, undeclared categories or
+        out-of-range values under policy ``"error"``). It reads only the data
+        passed in and spends no privacy budget.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The raw table.
+
+        Returns
+        -------
+        list of Problem
+            Empty when the table can be encoded.
+        """
+        problems: list[Problem] = []
+        cols = [str(c) for c in df.columns]
+        for name in sorted({c for c in cols if cols.count(c) > 1}):
+            problems.append(
+                Problem(name, "the table has more than one column of this name", "rename one")
+            )
+        if problems:
+            return problems
+        if len(df) == 0:
+            problems.append(Problem(None, "the table has no rows", "pass a non-empty table"))
+        for name in self.names:
+            if name not in df.columns:
+                problems.append(
+                    Problem(name, "the schema declares it but the table lacks it", "add the column or remove it from the schema")
+                )
+        for name in cols:
+            if name not in self:
+                problems.append(
+                    Problem(name, "the table has it but the schema does not declare it", "declare it in the schema or drop it")
+                )
+        if problems:
+            return problems
+        for spec in self.columns:
+            problems.extend(check_column(spec, df[spec.name]))
+        return problems
+
+    def validate_frame(self, df: pd.DataFrame) -> None:
+        """Raise :class:`InputDataError` listing every problem of ``df``, if any."""
+        problems = self.check_frame(df)
+        if problems:
+            raise InputDataError(problems)
+
+    # -- persistence ----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible representation."""
+        return {"format": SCHEMA_FORMAT_VERSION, "columns": [c.to_dict() for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Schema:
+        """Build a schema from :meth:`to_dict` output, reporting every problem at once."""
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("columns"), list):
+            raise SchemaError("a schema is an object with a list under 'columns'")
+        specs, problems = [], []
+        for i, col in enumerate(raw["columns"]):
+            if not isinstance(col, Mapping):
+                problems.append(Problem(None, f"column entry {i} is not an object", "write each column as an object"))
+                continue
+            try:
+                specs.append(ColumnSpec.from_dict(col))
+            except SchemaError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise SchemaError(problems)
+        return cls(tuple(specs))
+
+    def to_json(self, path: str | os.PathLike[str] | None = None, indent: int = 2) -> str:
+        """Serialise to JSON; also write it to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        return text
+
+    @classmethod
+    def from_json(cls, path_or_text: str | os.PathLike[str]) -> Schema:
+        """Load a schema from a JSON file path or a JSON string."""
+        text = str(path_or_text)
+        if not text.lstrip().startswith("{"):
+            try:
+                with open(path_or_text, encoding="utf-8") as fh:
+                    text = fh.read()
+            except OSError as exc:
+                raise SchemaError(
+                    f"cannot read schema file {os.fspath(path_or_text)!r}: {exc.strerror}"
+                ) from None
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SchemaError(f"the schema is not valid JSON: {exc}") from None
+        return cls.from_dict(raw)
+
+
+# ---------------------------------------------------------------------------------------
+# Checking one column against its spec
+# ---------------------------------------------------------------------------------------
+def check_column(spec: ColumnSpec, series: pd.Series) -> list[Problem]:
+    """Problems of one raw column under its spec (see :meth:`Schema.check_frame`)."""
+    name = spec.name
+    missing = series.isna()
+    if len(series) and bool(missing.all()):
+        return [Problem(name, "every value is missing", "drop the column or fill it")]
+    problems = []
+    if missing.any() and not spec.nullable:
+        problems.append(
+            Problem(
+                name,
+                f"{int(missing.sum())} missing value(s) but the schema says none may occur",
+                "set nullable: true for this column",
+            )
+        )
+    present = series[~missing]
+    kind = spec.kind
+    if kind is ColumnKind.CATEGORICAL:
+        if spec.categories is not None and spec.on_unknown == "error":
+            unknown = _undeclared(present, spec.categories)
+            if unknown:
+                shown = ", ".join(repr(v) for v in unknown[:5])
+                problems.append(
+                    Problem(
+                        name,
+                        f"value(s) {shown} are not among the declared categories"
+                        + (f" (and {len(unknown) - 5} more)" if len(unknown) > 5 else ""),
+                        "add them to the category list or set on_unknown: other",
+                        unknown[0],
+                    )
+                )
+    elif kind is ColumnKind.BOOLEAN:
+        bad = _non_boolean(present)
+        if bad:
+            problems.append(
+                Problem(name, f"value {bad[0]!r} is not a boolean", "use True/False (or 0/1)", bad[0])
+            )
+    elif kind.is_numeric:
+        problems.extend(_numeric_problems(spec, present))
+    elif kind is ColumnKind.DATETIME:
+        problems.extend(_datetime_problems(spec, present))
+    return problems
+
+
+def _undeclared(values: pd.Series, categories: Sequence[Any]) -> list[Any]:
+    declared = set(categories) | {str(c) for c in categories}
+    uniques = pd.unique(values.to_numpy(dtype=object))
+    return [v for v in uniques if v not in declared and str(v) not in declared]
+
+
+_BOOLEAN_VALUES = {True, False, "True", "False", "true", "false", "TRUE", "FALSE"}
+
+
+def _non_boolean(values: pd.Series) -> list[Any]:
+    uniques = pd.unique(values.to_numpy(dtype=object))
+    return [v for v in uniques if not _is_boolean_value(v)]
+
+
+def _is_boolean_value(v: Any) -> bool:
+    try:
+        return v in _BOOLEAN_VALUES
+    except TypeError:
+        return False
+
+
+def _numeric_problems(spec: ColumnSpec, present: pd.Series) -> list[Problem]:
+    name = spec.name
+    numbers = pd.to_numeric(present, errors="coerce")
+    unparsed = numbers.isna()
+    if unparsed.any():
+        bad = present[unparsed].iloc[0]
+        return [Problem(name, f"value {bad!r} is not a number", "clean the column or declare it categorical", bad)]
+    values = numbers.to_numpy(dtype=float)
+    problems = []
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad = values[~finite][0]
+        problems.append(
+            Problem(name, f"value {bad} is not finite", "replace infinities by missing values or bounds", bad)
+        )
+    if spec.kind is ColumnKind.INTEGER and finite.any():
+        frac = values[finite] != np.round(values[finite])
+        if frac.any():
+            bad = values[finite][frac][0]
+            problems.append(
+                Problem(name, f"value {bad} is not a whole number in an integer column", "declare the column continuous", bad)
+            )
+    if spec.on_unknown == "error":
+        problems.extend(_range_problems(spec, values[finite]))
+    return problems
+
+
+def _datetime_problems(spec: ColumnSpec, present: pd.Series) -> list[Problem]:
+    name = spec.name
+    parsed = pd.to_datetime(present, errors="coerce", format="mixed") if present.dtype == object else None
+    if parsed is None:
+        try:
+            parsed = pd.to_datetime(present, errors="coerce")
+        except (TypeError, ValueError):
+            return [Problem(name, "the values cannot be read as datetimes", "use ISO dates")]
+    unparsed = parsed.isna()
+    if unparsed.any():
+        bad = present[unparsed].iloc[0]
+        return [Problem(name, f"value {bad!r} is not a datetime", "use ISO dates such as 2024-01-31", bad)]
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    if spec.on_unknown == "error":
+        ns = parsed.astype("datetime64[ns]").to_numpy().astype(np.int64).astype(float)
+        return _range_problems(spec, ns)
+    return []
+
+
+def _range_problems(spec: ColumnSpec, values: np.ndarray) -> list[Problem]:
+    if spec.bin_edges is not None:
+        lo, hi = spec.numeric_bound(spec.bin_edges[0]), spec.numeric_bound(spec.bin_edges[-1])
+    else:
+        lo, hi = spec.numeric_bound(spec.lower), spec.numeric_bound(spec.upper)
+    if lo is None or hi is None or values.size == 0:
+        return []
+    outside = (values < lo) | (values > hi)
+    if not outside.any():
+        return []
+    return [
+        Problem(
+            spec.name,
+            f"{int(outside.sum())} value(s) lie outside [{spec.lower if spec.bin_edges is None else spec.bin_edges[0]}, "
+            f"{spec.upper if spec.bin_edges is None else spec.bin_edges[-1]}]",
+            "widen the bounds or set on_unknown: clip",
+        )
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# Proposing a schema
+# ---------------------------------------------------------------------------------------
+def infer_kind(series: pd.Series) -> ColumnKind:
+    """Propose a kind from the column's dtype (structure only, no values read)."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return ColumnKind.BOOLEAN
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return ColumnKind.DATETIME
+    if pd.api.types.is_integer_dtype(dtype):
+        return ColumnKind.INTEGER
+    if pd.api.types.is_float_dtype(dtype):
+        return ColumnKind.CONTINUOUS
+    return ColumnKind.CATEGORICAL
+
+
+def infer_schema(
+    df: pd.DataFrame,
+    *,
+    kinds_only: bool = False,
+    bins: int = DEFAULT_BINS,
+    max_categories: int = 1000,
+) -> Schema:
+    """Propose a schema for ``df``.
+
+    Kinds come from the dtypes. With ``kinds_only=True`` nothing else is read,
+    the result is marked ``source="public"`` and the missing categories and
+    bounds are left for DP discovery. Otherwise categories, bounds and
+    nullability are READ FROM THE DATA and every such column is marked
+    ``source="data"``: using that schema then requires ``public=True``.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The raw table.
+    kinds_only : bool
+        Propose kinds (and nullability, as nullable) only.
+    bins : int
+        Number of bins for numeric and datetime columns.
+    max_categories : int
+        A text column with more distinct values than this is refused (it is
+        probably an identifier or free text), with a message saying so.
+
+    Returns
+    -------
+    Schema
+    """
+    if df.shape[1] == 0:
+        raise InputDataError([Problem(None, "the table has no columns", "pass a table with columns")])
+    cols = [str(c) for c in df.columns]
+    dupes = sorted({c for c in cols if cols.count(c) > 1})
+    if dupes:
+        raise InputDataError([Problem(n, "the table has more than one column of this name", "rename one") for n in dupes])
+    specs = []
+    for name in df.columns:
+        series = df[name]
+        kind = infer_kind(series)
+        dtype = str(series.dtype)
+        if kinds_only:
+            specs.append(
+                ColumnSpec(
+                    name=str(name),
+                    kind=kind,
+                    bins=bins if (kind.is_numeric or kind is ColumnKind.DATETIME) else None,
+                    nullable=True,
+                    dtype=dtype,
+                )
+            )
+            continue
+        specs.append(_spec_from_values(str(name), series, kind, dtype, bins, max_categories))
+    return Schema(tuple(specs))
+
+
+def _spec_from_values(
+    name: str, series: pd.Series, kind: ColumnKind, dtype: str, bins: int, max_categories: int
+) -> ColumnSpec:
+    present = series.dropna()
+    nullable = bool(series.isna().any())
+    if present.empty:
+        raise InputDataError([Problem(name, "every value is missing", "drop the column or fill it")])
+    if kind is ColumnKind.BOOLEAN:
+        return ColumnSpec(name, kind, nullable=nullable, source="data", dtype=dtype)
+    if kind is ColumnKind.CATEGORICAL:
+        values = pd.unique(present.to_numpy(dtype=object))
+        if len(values) > max_categories:
+            raise InputDataError(
+                [
+                    Problem(
+                        name,
+                        f"{len(values)} distinct values (more than max_categories={max_categories})",
+                        "drop identifier or free-text columns, or raise max_categories",
+                    )
+                ]
+            )
+        cats = sorted(values, key=lambda v: (str(type(v)), v))
+        return ColumnSpec(name, kind, categories=tuple(cats), nullable=nullable, source="data", dtype=dtype)
+    if kind is ColumnKind.DATETIME:
+        ts = pd.to_datetime(present)
+        if getattr(ts.dt, "tz", None) is not None:
+            ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
+        lo, hi = ts.min(), ts.max()
+        if lo == hi:
+            hi = lo + pd.Timedelta(days=1)
+        return ColumnSpec(
+            name, kind, lower=lo.isoformat(), upper=hi.isoformat(), bins=bins,
+            nullable=nullable, source="data", dtype=dtype,
+        )
+    values = pd.to_numeric(present, errors="coerce").to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise InputDataError([Problem(name, "no finite numeric value", "clean the column")])
+    lo, hi = float(values.min()), float(values.max())
+    if kind is ColumnKind.INTEGER:
+        lo, hi = int(math.floor(lo)), int(math.ceil(hi))
+        if lo == hi:
+            hi = lo + 1
+        n_bins = min(bins, hi - lo + 1)
+    else:
+        if lo == hi:
+            hi = lo + 1.0
+        n_bins = bins
+    return ColumnSpec(
+        name, kind, lower=lo, upper=hi, bins=n_bins, nullable=nullable, source="data", dtype=dtype
+    )
