@@ -1,0 +1,42 @@
+import pandas as pd
+import pytest
+
+from dpsynth.errors import DataReadError
+from dpsynth.io import atomic_path, read_table, write_table
+
+
+def test_csv_and_parquet_round_trip(tmp_path):
+    df = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", None]})
+    for name in ("t.csv", "t.parquet"):
+        write_table(df, tmp_path / name)
+        back = read_table(tmp_path / name)
+        assert back["a"].tolist() == [1, 2, 3]
+        assert back["b"].isna().tolist() == [False, False, True]
+
+
+def test_missing_file_names_the_path(tmp_path):
+    with pytest.raises(DataReadError, match="does not exist"):
+        read_table(tmp_path / "nope.csv")
+
+
+def test_unsupported_extension(tmp_path):
+    p = tmp_path / "t.xlsx"
+    p.write_text("x")
+    with pytest.raises(DataReadError, match="unsupported extension"):
+        read_table(p)
+
+
+def test_corrupt_parquet_is_a_read_error(tmp_path):
+    p = tmp_path / "t.parquet"
+    p.write_bytes(b"not parquet")
+    with pytest.raises(DataReadError, match="cannot read"):
+        read_table(p)
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.csv"
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("partial")
+        raise RuntimeError("boom")
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
