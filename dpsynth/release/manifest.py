@@ -1,0 +1,313 @@
+"""The release manifest: what was released, under which guarantee, from what.
+
+One JSON document per release. It is validated against the JSON Schema that
+ships beside this module (``manifest.schema.json``), and
+:func:`verify_manifest` re-checks a released file against it: the hash of the
+synthetic output, that the itemised spend adds up to the guarantee, and
+(given the ledger) that the ledger holds the entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from dpsynth._version import __version__
+from dpsynth.errors import DPSynthError, Problem
+from dpsynth.schema import Schema
+
+MANIFEST_VERSION = 1
+
+#: relative tolerance when adding up floating-point spends
+SPEND_RTOL = 1e-9
+
+_DEPENDENCIES = ("numpy", "pandas", "scipy", "networkx", "opendp", "scikit-learn", "diffprivlib")
+
+
+class ManifestError(DPSynthError, ValueError):
+    """A manifest is malformed, or a release does not match its manifest."""
+
+    exit_code = 7
+
+
+def manifest_json_schema() -> dict[str, Any]:
+    """The JSON Schema of release manifests, as shipped in the package."""
+    text = resources.files("dpsynth.release").joinpath("manifest.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def file_sha256(path: str | os.PathLike[str], chunk_bytes: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(chunk_bytes), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of dpsynth, Python and the dependencies that shape the output."""
+    versions = {"dpsynth": __version__, "python": platform.python_version()}
+    for name in _DEPENDENCIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def schema_section(schema: Schema, acknowledged_public: bool) -> dict[str, Any]:
+    """The manifest's schema section: the schema and where each part came from."""
+    provenance: dict[str, list[str]] = {"public": [], "dp": [], "data": []}
+    for spec in schema:
+        provenance[spec.source].append(spec.name)
+    return {**schema.to_dict(), "provenance": provenance, "acknowledged_public": acknowledged_public}
+
+
+@dataclass(frozen=True)
+class Guarantee:
+    """The privacy guarantee of a release, in all its units.
+
+    Parameters
+    ----------
+    epsilon, delta : float
+        The (epsilon, delta)-DP guarantee.
+    rho : float or None
+        The zCDP guarantee (None in pure-DP mode).
+    mode : str
+        ``"zcdp"`` or ``"pure"``.
+    neighbouring_relation : str
+        E.g. ``"add/remove one row"``.
+    privacy_unit : str
+        What one protected unit is, e.g. ``"one row"``.
+    """
+
+    epsilon: float
+    delta: float
+    rho: float | None
+    mode: str = "zcdp"
+    neighbouring_relation: str = "add/remove one row"
+    privacy_unit: str = "one row"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epsilon": self.epsilon,
+            "delta": self.delta,
+            "rho": self.rho,
+            "mode": self.mode,
+            "neighbouring_relation": self.neighbouring_relation,
+            "privacy_unit": self.privacy_unit,
+        }
+
+
+@dataclass
+class ManifestInputs:
+    """Everything a manifest records, as plain values (see :func:`build_manifest`)."""
+
+    dataset_id: str
+    fingerprint: str
+    schema: Schema
+    acknowledged_public: bool
+    method: str
+    parameters: Mapping[str, Any]
+    guarantee: Guarantee
+    spend_steps: Sequence[Mapping[str, Any]]
+    spend_total: Mapping[str, Any]
+    output_file: str | os.PathLike[str]
+    output_rows: int
+    output_columns: Sequence[str]
+    seed: int | None = None
+    ledger_path: str | None = None
+    ledger_entry_id: str | None = None
+    audit: Mapping[str, Any] | None = None
+    source: str | None = None
+    release_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+def build_manifest(inputs: ManifestInputs) -> dict[str, Any]:
+    """Assemble and validate the manifest of one release.
+
+    Parameters
+    ----------
+    inputs : ManifestInputs
+        The release's facts. ``output_file`` must already hold the synthetic
+        output: its hash is taken here.
+
+    Returns
+    -------
+    dict
+        A manifest valid against :func:`manifest_json_schema`.
+    """
+    fingerprint = inputs.fingerprint if inputs.fingerprint.startswith("sha256:") else f"sha256:{inputs.fingerprint}"
+    manifest: dict[str, Any] = {
+        "manifest_version": MANIFEST_VERSION,
+        "release_id": inputs.release_id,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "dataset": {"id": inputs.dataset_id, "fingerprint": fingerprint, "source": inputs.source},
+        "schema": schema_section(inputs.schema, inputs.acknowledged_public),
+        "method": {"name": inputs.method, "parameters": _jsonable(dict(inputs.parameters))},
+        "guarantee": inputs.guarantee.to_dict(),
+        "spend": {"steps": _jsonable(list(inputs.spend_steps)), "total": _jsonable(dict(inputs.spend_total))},
+        "ledger": (
+            {"path": inputs.ledger_path, "entry_id": inputs.ledger_entry_id}
+            if inputs.ledger_entry_id is not None
+            else None
+        ),
+        "seed": inputs.seed,
+        "software": software_versions(),
+        "output": {
+            "file": Path(inputs.output_file).name,
+            "sha256": file_sha256(inputs.output_file),
+            "rows": int(inputs.output_rows),
+            "columns": [str(c) for c in inputs.output_columns],
+        },
+        "audit": _jsonable(dict(inputs.audit)) if inputs.audit is not None else None,
+    }
+    validate_manifest(manifest)
+    return manifest
+
+
+def validate_manifest(manifest: Mapping[str, Any]) -> None:
+    """Raise :class:`ManifestError` listing every schema violation of ``manifest``."""
+    validator = jsonschema.Draft202012Validator(manifest_json_schema())
+    errors = sorted(validator.iter_errors(manifest), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"{'/'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message}" for e in errors]
+        raise ManifestError("the manifest does not match its JSON Schema:\n  - " + "\n  - ".join(lines))
+
+
+def load_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and validate a manifest file."""
+    try:
+        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ManifestError(f"cannot read manifest {os.fspath(path)!r}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"manifest {os.fspath(path)!r} is not valid JSON: {exc}") from None
+    validate_manifest(manifest)
+    return manifest
+
+
+def verify_manifest(
+    manifest: Mapping[str, Any],
+    data_path: str | os.PathLike[str] | None = None,
+    *,
+    ledger_has_entry: Callable[[str, str], bool] | None = None,
+    epsilon_of_rho: Callable[[float, float], float] | None = None,
+) -> list[Problem]:
+    """Check a release against its manifest.
+
+    Parameters
+    ----------
+    manifest : mapping
+        A manifest (validated against the JSON Schema first).
+    data_path : path, optional
+        The released synthetic file; its SHA-256 must match ``output.sha256``.
+    ledger_has_entry : callable, optional
+        ``(dataset_id, entry_id) -> bool``; when given, the ledger entry named
+        in the manifest must exist.
+    epsilon_of_rho : callable, optional
+        ``(rho, delta) -> epsilon``; when given, the guarantee's epsilon must be
+        the conversion of its rho.
+
+    Returns
+    -------
+    list of Problem
+        Empty when everything checks out.
+    """
+    try:
+        validate_manifest(manifest)
+    except ManifestError as exc:
+        return [Problem(None, str(exc), "regenerate the manifest")]
+    problems: list[Problem] = []
+    if data_path is not None:
+        actual = file_sha256(data_path)
+        if actual != manifest["output"]["sha256"]:
+            problems.append(
+                Problem(
+                    None,
+                    f"the data file's SHA-256 ({actual[:16]}...) differs from the manifest's "
+                    f"({manifest['output']['sha256'][:16]}...): the file was changed after release",
+                    "use the file that was released with this manifest",
+                )
+            )
+    problems.extend(_spend_problems(manifest, epsilon_of_rho))
+    ledger = manifest.get("ledger")
+    if ledger_has_entry is not None:
+        if ledger is None:
+            problems.append(Problem(None, "the manifest names no ledger entry", "release through a ledger"))
+        elif not ledger_has_entry(manifest["dataset"]["id"], ledger["entry_id"]):
+            problems.append(
+                Problem(
+                    None,
+                    f"the ledger has no entry {ledger['entry_id']!r} for dataset {manifest['dataset']['id']!r}",
+                    "check that this is the ledger the release was charged to",
+                )
+            )
+    return problems
+
+
+def _spend_problems(
+    manifest: Mapping[str, Any], epsilon_of_rho: Callable[[float, float], float] | None
+) -> list[Problem]:
+    guarantee, spend = manifest["guarantee"], manifest["spend"]
+    problems = []
+    unit = "rho" if guarantee["mode"] == "zcdp" else "epsilon"
+    steps_total = math.fsum(float(s.get(unit) or 0.0) for s in spend["steps"])
+    recorded = spend["total"].get(unit)
+    if recorded is None or not math.isclose(steps_total, float(recorded), rel_tol=SPEND_RTOL, abs_tol=1e-15):
+        problems.append(
+            Problem(
+                None,
+                f"the itemised steps add up to {unit} = {steps_total!r} but the total says {recorded!r}",
+                "the manifest is inconsistent; do not sign it",
+            )
+        )
+    limit = guarantee[unit]
+    if limit is not None and steps_total > float(limit) * (1 + SPEND_RTOL):
+        problems.append(
+            Problem(
+                None,
+                f"the spend ({unit} = {steps_total!r}) exceeds the guarantee ({unit} = {limit!r})",
+                "the release overspent its budget; do not sign it",
+            )
+        )
+    if epsilon_of_rho is not None and guarantee["mode"] == "zcdp" and guarantee["rho"] is not None:
+        expected = epsilon_of_rho(float(guarantee["rho"]), float(guarantee["delta"]))
+        if not math.isclose(expected, float(guarantee["epsilon"]), rel_tol=1e-6):
+            problems.append(
+                Problem(
+                    None,
+                    f"rho = {guarantee['rho']!r} at delta = {guarantee['delta']!r} converts to "
+                    f"epsilon = {expected!r}, not the stated {guarantee['epsilon']!r}",
+                    "the guarantee is inconsistent; do not sign it",
+                )
+            )
+    return problems
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types from numpy scalars, tuples and paths; refuses anything else."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise ManifestError(f"cannot record a value of type {type(value).__name__} in the manifest")

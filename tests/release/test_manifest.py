@@ -1,0 +1,106 @@
+import copy
+import json
+
+import pandas as pd
+import pytest
+
+from dpsynth.datasets import adult_schema
+from dpsynth.release.manifest import (
+    Guarantee,
+    ManifestError,
+    ManifestInputs,
+    build_manifest,
+    load_manifest,
+    manifest_json_schema,
+    verify_manifest,
+)
+
+
+@pytest.fixture
+def released(tmp_path):
+    data = tmp_path / "synthetic.csv"
+    pd.DataFrame({"age": [30, 41], "sex": ["Male", "Female"]}).to_csv(data, index=False)
+    inputs = ManifestInputs(
+        dataset_id="adult",
+        fingerprint="ab" * 32,
+        schema=adult_schema(),
+        acknowledged_public=False,
+        method="mst",
+        parameters={"epsilon": 1.0, "delta": 1e-9, "compress": True},
+        guarantee=Guarantee(epsilon=1.0, delta=1e-9, rho=0.25),
+        spend_steps=[
+            {"step": "measure one-way marginals", "rho": 0.125},
+            {"step": "select pairs", "rho": 0.0625},
+            {"step": "measure pairs", "rho": 0.0625},
+        ],
+        spend_total={"rho": 0.25, "epsilon": 1.0, "delta": 1e-9},
+        output_file=data,
+        output_rows=2,
+        output_columns=["age", "sex"],
+        seed=3,
+        ledger_path="ledger.db",
+        ledger_entry_id="e1",
+    )
+    return build_manifest(inputs), data
+
+
+def test_manifest_is_valid_and_records_provenance(released, tmp_path):
+    manifest, _ = released
+    assert manifest["schema"]["provenance"]["public"][0] == "age"
+    assert manifest["schema"]["provenance"]["data"] == []
+    assert manifest["dataset"]["fingerprint"] == "sha256:" + "ab" * 32
+    assert manifest["software"]["opendp"].startswith("0.16")
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest))
+    assert load_manifest(path) == manifest
+
+
+def test_verify_passes_on_the_released_file(released):
+    manifest, data = released
+    assert verify_manifest(manifest, data, ledger_has_entry=lambda d, e: (d, e) == ("adult", "e1")) == []
+
+
+def test_verify_detects_a_tampered_file(released):
+    manifest, data = released
+    data.write_text(data.read_text().replace("41", "42"))
+    (problem,) = verify_manifest(manifest, data)
+    assert "changed after release" in problem.message
+
+
+def test_verify_detects_spend_that_does_not_add_up(released):
+    manifest, data = released
+    bad = copy.deepcopy(manifest)
+    bad["spend"]["steps"][0]["rho"] = 0.2
+    messages = [p.message for p in verify_manifest(bad, data)]
+    assert any("add up to rho" in m for m in messages)
+    assert any("exceeds the guarantee" in m for m in messages)
+
+
+def test_verify_checks_the_ledger_and_the_conversion(released):
+    manifest, data = released
+    problems = verify_manifest(manifest, data, ledger_has_entry=lambda d, e: False, epsilon_of_rho=lambda r, d: 2.0)
+    messages = " | ".join(p.message for p in problems)
+    assert "no entry 'e1'" in messages
+    assert "converts to epsilon = 2.0" in messages
+
+
+def test_schema_violations_are_listed(released):
+    manifest, _ = released
+    bad = copy.deepcopy(manifest)
+    del bad["guarantee"]["delta"]
+    bad["output"]["sha256"] = "xyz"
+    with pytest.raises(ManifestError) as info:
+        load_manifest_from(bad)
+    assert "guarantee" in str(info.value) and "output/sha256" in str(info.value)
+
+
+def load_manifest_from(manifest):
+    from dpsynth.release.manifest import validate_manifest
+
+    validate_manifest(manifest)
+
+
+def test_shipped_json_schema_is_itself_valid():
+    import jsonschema
+
+    jsonschema.Draft202012Validator.check_schema(manifest_json_schema())
