@@ -169,23 +169,27 @@ class ColumnSpec:
         cats = self.categories
         if len(cats) == 0 and self.on_unknown != "other":
             yield Problem(self.name, "the category list is empty", "list the categories")
-        seen: set[Any] = set()
+        seen: dict[str, Any] = {}
         for c in cats:
-            if c is None or (isinstance(c, float) and math.isnan(c)):
+            if c is None or (isinstance(c, (float, np.floating)) and math.isnan(c)):
                 yield Problem(
                     self.name,
                     "the category list contains a missing value",
                     "remove it and set nullable: true instead",
                 )
-            elif not isinstance(c, (str, int, float, bool, np.integer, np.floating, np.bool_)):
+                continue
+            if not isinstance(c, (str, int, float, bool, np.integer, np.floating, np.bool_)):
                 yield Problem(
                     self.name,
                     f"category {c!r} has type {type(c).__name__}",
                     "use strings or numbers as categories",
                 )
-            elif c in seen:
-                yield Problem(self.name, f"category {c!r} is listed twice", "list it once")
-            seen.add(c)
+                continue
+            key = category_key(c)
+            if key in seen:
+                what = "is listed twice" if seen[key] == c else f"matches the same values as {seen[key]!r}"
+                yield Problem(self.name, f"category {c!r} {what}", "list it once")
+            seen.setdefault(key, c)
 
     def _range_problems(self) -> Iterator[Problem]:
         name = self.name
@@ -545,10 +549,38 @@ def check_column(spec: ColumnSpec, series: pd.Series) -> list[Problem]:
     return problems
 
 
+def category_key(value: Any) -> str:
+    """The text by which a raw value is matched to a declared category.
+
+    A raw value matches a category when both have the same key: strings are
+    taken as written, booleans as ``"True"``/``"False"``, numbers in their
+    shortest form with whole numbers written without a fraction. So ``1``,
+    ``1.0``, ``np.int8(1)`` and the string ``"1"`` (as a CSV gives it) all match
+    the category ``1``, while the strings ``"1.0"`` and ``" 1"`` do not.
+
+    Parameters
+    ----------
+    value : object
+        A non-missing raw value or a declared category.
+
+    Returns
+    -------
+    str
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return str(int(number)) if number.is_integer() else repr(number)
+    return str(value)
+
+
 def _undeclared(values: pd.Series, categories: Sequence[Any]) -> list[Any]:
-    declared = set(categories) | {str(c) for c in categories}
+    declared = {category_key(c) for c in categories}
     uniques = pd.unique(values.to_numpy(dtype=object))
-    return [v for v in uniques if v not in declared and str(v) not in declared]
+    return [v for v in uniques if category_key(v) not in declared]
 
 
 _BOOLEAN_VALUES = {True, False, "True", "False", "true", "false", "TRUE", "FALSE"}
