@@ -1,0 +1,166 @@
+"""Exact inference on a junction tree: sum-product belief propagation in log space.
+
+:func:`calibrate` turns log-potentials into calibrated log-beliefs, one table per
+junction-tree clique, in two passes over the tree (collect to the root, then
+distribute). :func:`marginal` reads the marginal of any attribute set from the
+calibrated beliefs: directly when a clique contains the set, otherwise by
+variable elimination over the smallest subtree that covers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import networkx as nx
+import numpy as np
+
+from dpsynth.errors import ParameterError
+from dpsynth.pgm.factor import logsumexp
+from dpsynth.pgm.junction_tree import JunctionTree
+
+
+def broadcast_shape(tree: JunctionTree, clique: int, attributes: Sequence[str]) -> tuple[int, ...]:
+    """Shape that broadcasts a table over ``attributes`` (domain order) onto a clique table."""
+    members = set(attributes)
+    return tuple(tree.domain[a] if a in members else 1 for a in tree.cliques[clique])
+
+
+def calibrate(
+    tree: JunctionTree, contributions: Sequence[tuple[int, np.ndarray]]
+) -> tuple[list[np.ndarray], float]:
+    """Run belief propagation; return unnormalised log-beliefs and log partition.
+
+    Parameters
+    ----------
+    tree : JunctionTree
+        The tree to propagate on.
+    contributions : sequence of (int, numpy.ndarray)
+        Log-potential terms: each array broadcasts onto the table of the clique
+        whose index it comes with (see :func:`broadcast_shape`). Their sum is
+        the clique's log-potential; cliques without a term are uniform.
+
+    Returns
+    -------
+    beliefs : list of numpy.ndarray
+        ``beliefs[i]`` is ``log Z + log P(clique i)``, axes in the clique's order.
+    log_partition : float
+        ``log Z``, the log of the sum of the unnormalised joint; ``-inf`` if the
+        potentials give every cell zero mass.
+    """
+    domain = tree.domain
+    tables = [np.zeros(domain.marginal_shape(c)) for c in tree.cliques]
+    for index, term in contributions:
+        tables[index] += term
+    messages: dict[int, np.ndarray] = {}
+    # Collect: each child's table holds its potential plus all its children's messages.
+    for child, parent in tree.edges:
+        sep = tree.separator(child, parent)
+        drop = tuple(i for i, a in enumerate(tree.cliques[child]) if a not in sep)
+        message = logsumexp(tables[child], drop)
+        messages[child] = message
+        tables[parent] += message.reshape(broadcast_shape(tree, parent, sep))
+    # Distribute: the parent's table is its full belief by the time its children are reached.
+    for child, parent in reversed(tree.edges):
+        sep = tree.separator(child, parent)
+        drop = tuple(i for i, a in enumerate(tree.cliques[parent]) if a not in sep)
+        incoming = logsumexp(tables[parent], drop)
+        upward = messages[child]
+        if np.isneginf(upward).any():
+            # Where the child sent -inf its belief is -inf already; avoid -inf - -inf.
+            with np.errstate(invalid="ignore"):
+                incoming = np.where(np.isneginf(upward), -np.inf, incoming - upward)
+        else:
+            incoming -= upward
+        tables[child] += incoming.reshape(broadcast_shape(tree, child, sep))
+    root = tables[tree.root]
+    log_partition = float(logsumexp(root, range(root.ndim)))
+    return tables, log_partition
+
+
+def _steiner_cliques(tree: JunctionTree, attributes: Sequence[str]) -> list[int]:
+    """Cliques of a small subtree that together contain every attribute."""
+    remaining = set(attributes)
+    chosen: list[int] = []
+    while remaining:
+        best = max(
+            range(len(tree.cliques)),
+            key=lambda i: (len(remaining & set(tree.cliques[i])), -tree.domain.size(tree.cliques[i])),
+        )
+        chosen.append(best)
+        remaining -= set(tree.cliques[best])
+    graph = tree.graph()
+    nodes = {chosen[0]}
+    for other in chosen[1:]:
+        nodes.update(nx.shortest_path(graph, chosen[0], other))
+    return sorted(nodes)
+
+
+def marginal(
+    tree: JunctionTree, log_beliefs: Sequence[np.ndarray], attributes: Sequence[str]
+) -> np.ndarray:
+    """Probability table of ``attributes`` (in the order given) from normalised log-beliefs.
+
+    Parameters
+    ----------
+    tree : JunctionTree
+        The calibrated tree.
+    log_beliefs : sequence of numpy.ndarray
+        ``log P(clique i)`` for every clique (normalised: each sums to one).
+    attributes : sequence of str
+        Distinct attributes of the domain, in the order wanted for the axes.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``P(attributes)``, shape ``domain.marginal_shape(attributes)``.
+    """
+    attributes = tuple(attributes)
+    if len(set(attributes)) != len(attributes):
+        raise ParameterError(f"attributes {attributes!r} must be distinct")
+    for a in attributes:
+        tree.domain.index(a)
+    inside = tree.containing(attributes)
+    if inside is not None:
+        clique = tree.cliques[inside]
+        drop = tuple(i for i, a in enumerate(clique) if a not in attributes)
+        table = np.exp(log_beliefs[inside]).sum(axis=drop)
+        kept = [a for a in clique if a in attributes]
+        return np.transpose(table, [kept.index(a) for a in attributes])
+    return _eliminate(tree, log_beliefs, attributes)
+
+
+def _eliminate(
+    tree: JunctionTree, log_beliefs: Sequence[np.ndarray], attributes: tuple[str, ...]
+) -> np.ndarray:
+    """Variable elimination over the subtree covering ``attributes``.
+
+    On a calibrated tree the joint of a connected subtree is
+    ``P(root) * prod P(child | separator)``; einsum contracts that product onto
+    the query, choosing the contraction order itself.
+    """
+    nodes = _steiner_cliques(tree, attributes)
+    sub = tree.graph().subgraph(nodes)
+    root = nodes[0]
+    labels: dict[str, int] = {}
+
+    def label(attrs: Sequence[str]) -> list[int]:
+        return [labels.setdefault(a, len(labels)) for a in attrs]
+
+    operands: list[object] = []
+    root_clique = tree.cliques[root]
+    operands += [np.exp(log_beliefs[root]), label(root_clique)]
+    for parent, child in nx.bfs_edges(sub, root):
+        clique = tree.cliques[child]
+        joint = np.exp(log_beliefs[child])
+        sep = set(clique) & set(tree.cliques[parent])
+        sep_axes = tuple(i for i, a in enumerate(clique) if a not in sep)
+        sep_mass = joint.sum(axis=sep_axes, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            conditional = np.where(sep_mass > 0, joint / sep_mass, 0.0)
+        operands += [conditional, label(clique)]
+    if len(labels) > 52:
+        raise ParameterError(
+            f"the marginal over {attributes!r} spans {len(labels)} attributes of the model; "
+            "ask for marginals over attributes that are closer in the model"
+        )
+    return np.einsum(*operands, label(attributes), optimize="greedy")

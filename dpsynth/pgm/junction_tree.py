@@ -1,0 +1,256 @@
+"""Junction trees over measured cliques, and the model size they imply.
+
+From the cliques the model must represent, we build the interaction graph
+(one node per attribute, an edge between attributes that share a clique),
+triangulate it by greedy elimination, keep the maximal cliques of the
+triangulated graph, and connect them by a maximum spanning tree on separator
+size. The result has the running intersection property, so belief
+propagation along it is exact.
+
+The size of the model, the number of cells of all junction-tree tables, is
+known from the cliques alone: :func:`model_size` computes it without
+allocating any table, and :func:`check_model_size` refuses a model over a cap.
+Both are cached on the (domain, cliques) pair, so asking "would adding clique
+C fit?" for many candidates is cheap.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import networkx as nx
+
+from dpsynth.domain import Domain
+from dpsynth.errors import ModelTooLargeError, parameter_error
+from dpsynth.pgm.factor import Clique
+
+#: bytes per table cell (float64)
+CELL_BYTES = 8
+#: default cap on the junction-tree tables of one model, in bytes (4 GiB)
+DEFAULT_MAX_BYTES = 4 * 2**30
+
+
+@dataclass(frozen=True)
+class JunctionTree:
+    """A junction tree over a domain.
+
+    Attributes
+    ----------
+    domain : Domain
+        The full domain; every attribute belongs to at least one clique.
+    cliques : tuple of tuple of str
+        Maximal cliques of the triangulated graph, attributes in domain order.
+    edges : tuple of (int, int)
+        Tree edges ``(child, parent)`` in post-order: every child appears
+        before its parent, so this is the upward (collect) schedule and its
+        reverse is the downward (distribute) schedule.
+    root : int
+        Index of the root clique.
+    elimination_order : tuple of str
+        The elimination order used to triangulate.
+    """
+
+    domain: Domain
+    cliques: tuple[Clique, ...]
+    edges: tuple[tuple[int, int], ...]
+    root: int
+    elimination_order: tuple[str, ...]
+
+    def separator(self, child: int, parent: int) -> Clique:
+        """Attributes shared by two adjacent cliques, in domain order."""
+        shared = set(self.cliques[child]) & set(self.cliques[parent])
+        return tuple(a for a in self.cliques[child] if a in shared)
+
+    @property
+    def cells(self) -> int:
+        """Total number of cells of the clique tables."""
+        return sum(self.domain.size(c) for c in self.cliques)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the clique tables in float64."""
+        return self.cells * CELL_BYTES
+
+    def parents(self) -> dict[int, int]:
+        """Parent of each non-root clique."""
+        return dict(self.edges)
+
+    def containing(self, attributes: Iterable[str]) -> int | None:
+        """Index of the smallest clique containing ``attributes``, or None."""
+        wanted = set(attributes)
+        best = None
+        for i, clique in enumerate(self.cliques):
+            if wanted <= set(clique) and (
+                best is None or self.domain.size(clique) < self.domain.size(self.cliques[best])
+            ):
+                best = i
+        return best
+
+    def graph(self) -> nx.Graph:
+        """The tree as an undirected networkx graph on clique indices."""
+        tree = nx.Graph()
+        tree.add_nodes_from(range(len(self.cliques)))
+        tree.add_edges_from(self.edges)
+        return tree
+
+
+def _normalize(domain: Domain, cliques: Iterable[Iterable[str]]) -> tuple[Clique, ...]:
+    """Cliques in domain order, deduplicated, in first-seen order."""
+    seen: dict[Clique, None] = {}
+    for clique in cliques:
+        clique = tuple(clique)
+        if len(set(clique)) != len(clique):
+            raise parameter_error("clique", clique, "a tuple of distinct attributes")
+        seen[domain.canonical(clique)] = None
+    return tuple(seen)
+
+
+def _eliminate(graph: nx.Graph, sizes: dict[str, int], weighted: bool) -> tuple[list[str], list[frozenset]]:
+    """Greedy elimination; returns the order and the elimination cliques.
+
+    Simplicial vertices (no fill) go first; otherwise the vertex whose
+    elimination clique is smallest in cells (``weighted``) or that adds the
+    fewest fill edges is eliminated, ties broken by the other criterion and
+    then by name so the result is deterministic.
+    """
+    graph = graph.copy()
+    order: list[str] = []
+    created: list[frozenset] = []
+
+    def fill(v: str) -> int:
+        nbrs = list(graph.adj[v])
+        return sum(
+            1 for i, a in enumerate(nbrs) for b in nbrs[i + 1:] if b not in graph.adj[a]
+        )
+
+    def cells(v: str) -> int:
+        return sizes[v] * math.prod(sizes[u] for u in graph.adj[v])
+
+    while graph.number_of_nodes():
+        scored = []
+        for v in graph.nodes:
+            f, c = fill(v), cells(v)
+            scored.append(((0 if f == 0 else 1, c, f) if weighted else (f, c), v))
+        _, v = min(scored)
+        nbrs = list(graph.adj[v])
+        created.append(frozenset([v, *nbrs]))
+        graph.add_edges_from((a, b) for i, a in enumerate(nbrs) for b in nbrs[i + 1:])
+        graph.remove_node(v)
+        order.append(v)
+    return order, created
+
+
+def _maximal(sets: Iterable[frozenset]) -> list[frozenset]:
+    """The sets not strictly contained in another (duplicates removed)."""
+    unique = sorted(set(sets), key=len, reverse=True)
+    kept: list[frozenset] = []
+    for s in unique:
+        if not any(s <= k for k in kept):
+            kept.append(s)
+    return kept
+
+
+@functools.lru_cache(maxsize=4096)
+def _build(domain: Domain, cliques: tuple[Clique, ...]) -> JunctionTree:
+    graph = nx.Graph()
+    graph.add_nodes_from(domain.attributes)
+    for clique in cliques:
+        graph.add_edges_from(
+            (a, b) for i, a in enumerate(clique) for b in clique[i + 1:]
+        )
+    sizes = domain.to_dict()
+    best = None
+    for weighted in (True, False):
+        order, created = _eliminate(graph, sizes, weighted)
+        maximal = _maximal(created)
+        cost = sum(math.prod(sizes[a] for a in m) for m in maximal)
+        if best is None or cost < best[0]:
+            best = (cost, order, maximal)
+    _, order, maximal = best
+    position = {a: i for i, a in enumerate(domain.attributes)}
+    jt_cliques = sorted(
+        (tuple(sorted(m, key=position.__getitem__)) for m in maximal),
+        key=lambda c: tuple(position[a] for a in c),
+    )
+
+    # Maximum spanning tree on separator size (zero-weight edges join components).
+    full = nx.Graph()
+    full.add_nodes_from(range(len(jt_cliques)))
+    for i in range(len(jt_cliques)):
+        for j in range(i + 1, len(jt_cliques)):
+            full.add_edge(i, j, weight=len(set(jt_cliques[i]) & set(jt_cliques[j])))
+    tree = nx.maximum_spanning_tree(full, algorithm="kruskal")
+    root = max(range(len(jt_cliques)), key=lambda i: (domain.size(jt_cliques[i]), -i))
+    post = list(nx.dfs_postorder_nodes(tree, source=root))
+    parent = {child: par for par, child in nx.bfs_edges(tree, root)}
+    edges = tuple((c, parent[c]) for c in post if c != root)
+    return JunctionTree(domain, tuple(jt_cliques), edges, root, tuple(order))
+
+
+def junction_tree(domain: Domain, cliques: Iterable[Iterable[str]]) -> JunctionTree:
+    """Build a junction tree whose cliques cover every one of ``cliques``.
+
+    Attributes of the domain not in any clique become singleton cliques.
+
+    Parameters
+    ----------
+    domain : Domain
+        The domain of the model.
+    cliques : iterable of iterable of str
+        Cliques the model must represent (e.g. the measured ones).
+
+    Returns
+    -------
+    JunctionTree
+        Cached: the same ``(domain, cliques)`` returns the same object.
+    """
+    return _build(domain, _normalize(domain, cliques))
+
+
+def model_size(domain: Domain, cliques: Iterable[Iterable[str]]) -> tuple[int, int]:
+    """Cells and bytes of the junction-tree tables the cliques imply.
+
+    Nothing is allocated; the result is cached, so calling this for many
+    candidate clique sets that share most cliques is cheap.
+
+    Parameters
+    ----------
+    domain : Domain
+        The domain of the model.
+    cliques : iterable of iterable of str
+        The cliques of the model.
+
+    Returns
+    -------
+    (int, int)
+        Number of float64 cells and their size in bytes.
+    """
+    tree = junction_tree(domain, cliques)
+    return tree.cells, tree.nbytes
+
+
+def check_model_size(
+    domain: Domain, cliques: Iterable[Iterable[str]], max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[int, int]:
+    """Return :func:`model_size`, or raise if the model would exceed ``max_bytes``.
+
+    Raises
+    ------
+    ModelTooLargeError
+        The message gives the predicted size, the cap, and the largest cliques.
+    """
+    cells, nbytes = model_size(domain, cliques)
+    if nbytes > max_bytes:
+        tree = junction_tree(domain, cliques)
+        largest = sorted(tree.cliques, key=domain.size, reverse=True)[:3]
+        described = "; ".join(f"{c} ({domain.size(c):,} cells)" for c in largest)
+        raise ModelTooLargeError(
+            f"the graphical model would need {cells:,} cells ({nbytes / 2**20:,.1f} MiB), "
+            f"over the cap of {max_bytes / 2**20:,.1f} MiB; largest cliques: {described}; "
+            "measure fewer or smaller marginals, coarsen the largest attributes, "
+            "or raise max_bytes"
+        )
+    return cells, nbytes

@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+
+from dpsynth.domain import Domain
+from dpsynth.errors import ParameterError
+from dpsynth.pgm import CliqueVector, Factor, GraphicalModel, iter_samples, sample
+
+
+def chain_model(seed=0, total=1000.0):
+    rng = np.random.default_rng(seed)
+    domain = Domain(tuple("abcde"), (3, 4, 2, 5, 3))
+    cliques = [("a", "b"), ("b", "c", "d"), ("d", "e")]
+    potentials = CliqueVector({c: Factor(c, 1.5 * rng.normal(size=domain.marginal_shape(c))) for c in cliques})
+    return GraphicalModel(domain, potentials, total)
+
+
+def empirical(domain, codes, attributes):
+    columns = [codes[:, domain.index(a)] for a in attributes]
+    flat = np.ravel_multi_index(columns, domain.marginal_shape(attributes))
+    return np.bincount(flat, minlength=domain.size(attributes)).reshape(domain.marginal_shape(attributes))
+
+
+QUERIES = [("a", "b"), ("d", "c", "b"), ("e", "d"), ("a", "e"), ("c",)]  # ("a", "e") is in no clique
+
+
+def test_iid_marginal_error_shrinks_like_one_over_sqrt_n():
+    model = chain_model()
+    for n in (2_000, 200_000):
+        codes = sample(model, n, rng=1, method="iid")
+        assert codes.shape == (n, 5) and codes.dtype == np.int64
+        for attrs in QUERIES:
+            p = model.marginal(attrs) / model.total
+            tvd = 0.5 * np.abs(empirical(model.domain, codes, attrs) / n - p).sum()
+            # E[TVD] <= 0.5 sum sqrt(p(1-p)/n) (Jensen); TVD moves at most 1/n per record, so
+            # McDiarmid bounds the excess over the mean by sqrt(log(1e6) / 2n) w.p. 1 - 1e-6.
+            bound = 0.5 * np.sqrt(p * (1 - p) / n).sum() + np.sqrt(np.log(1e6) / (2 * n))
+            assert tvd <= bound, (attrs, n, tvd, bound)
+
+
+def rounding_bounds(model):
+    """Per-clique bounds on |count - n P(cell)| for low-variance sampling.
+
+    The root is off by less than 1 per cell; a child cell (s, k) is off by less than 1 from
+    n_s P(k | s), where n_s is itself off by the sum of the parent's errors over s.
+    """
+    tree, domain = model.tree, model.domain
+    parents = tree.parents()
+    bounds = {}
+    for index in [tree.root] + [c for c, _ in reversed(tree.edges)]:
+        clique = tree.cliques[index]
+        if index not in parents:
+            bounds[index] = np.ones(domain.marginal_shape(clique))
+            continue
+        parent = parents[index]
+        sep = tree.separator(index, parent)
+        inherited = Factor(tree.cliques[parent], bounds[parent]).sum(sep)
+        belief = Factor(clique, np.exp(model.log_beliefs[index]))
+        conditional = Factor(clique, belief.values / belief.sum(sep).expand(domain, clique).values)
+        bounds[index] = 1.0 + (conditional * inherited).transpose(clique).values
+    return bounds
+
+
+def test_low_variance_matches_clique_counts_up_to_rounding():
+    model = chain_model(3)
+    n = 10_000
+    codes = sample(model, n, rng=5)
+    bounds = rounding_bounds(model)
+    for index, clique in enumerate(model.tree.cliques):
+        expected = n * model.marginal(clique) / model.total
+        error = np.abs(empirical(model.domain, codes, clique) - expected)
+        assert np.all(error < bounds[index] + 1e-9), clique
+    # The root clique is exact up to rounding of each cell.
+    root = model.tree.cliques[model.tree.root]
+    assert np.all(np.abs(empirical(model.domain, codes, root) - n * model.marginal(root) / model.total) < 1)
+
+
+def test_seed_reproduces_and_chunks_cover_n():
+    model = chain_model()
+    np.testing.assert_array_equal(sample(model, 500, rng=7), sample(model, 500, rng=7))
+    assert not np.array_equal(sample(model, 500, rng=7), sample(model, 500, rng=8))
+    chunks = list(iter_samples(model, 2_500, 1_000, rng=np.random.default_rng(0), method="iid"))
+    assert [len(c) for c in chunks] == [1000, 1000, 500]
+    assert sample(model, 0, rng=0).shape == (0, 5)
+    for codes in chunks:
+        for position, size in enumerate(model.domain.shape):
+            assert codes[:, position].min() >= 0 and codes[:, position].max() < size
+
+
+def test_conditional_sampling_follows_the_conditional_model():
+    model = chain_model(2)
+    n = 50_000
+    codes = sample(model, n, rng=3, method="iid", conditions={"a": 2, "d": 1})
+    assert np.all(codes[:, 0] == 2) and np.all(codes[:, 3] == 1)
+    joint = model.marginal(("a", "d", "e"))[2, 1]
+    p = joint / joint.sum()
+    observed = np.bincount(codes[:, 4], minlength=3) / n
+    assert 0.5 * np.abs(observed - p).sum() <= 0.5 * np.sqrt(p * (1 - p) / n).sum() + np.sqrt(np.log(1e6) / (2 * n))
+
+
+def test_impossible_conditions_and_bad_arguments_are_refused():
+    domain = Domain(("a", "b"), (2, 2))
+    with np.errstate(divide="ignore"):
+        table = np.log(np.array([[1.0, 0.0], [0.0, 1.0]]))
+    model = GraphicalModel(domain, CliqueVector({("a", "b"): Factor(("a", "b"), table)}), 10.0)
+    with pytest.raises(ParameterError, match="probability zero"):
+        sample(model, 5, rng=0, conditions={"a": 0, "b": 1})
+    with pytest.raises(ParameterError, match="integer code"):
+        sample(model, 5, rng=0, conditions={"a": 2})
+    with pytest.raises(ParameterError, match="method"):
+        sample(model, 5, method="exact")
+    with pytest.raises(ParameterError, match="non-negative integer"):
+        sample(model, -1)
+    with pytest.raises(ParameterError, match="rng"):
+        sample(model, 1, rng="seed")
+    with pytest.raises(ParameterError, match="chunk_rows"):
+        list(iter_samples(model, 5, 0))
+    codes = sample(model, 1000, rng=0)
+    assert np.all(codes[:, 0] == codes[:, 1])
