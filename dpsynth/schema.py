@@ -600,6 +600,11 @@ def _is_boolean_value(v: Any) -> bool:
 
 def _numeric_problems(spec: ColumnSpec, present: pd.Series) -> list[Problem]:
     name = spec.name
+    if pd.api.types.is_datetime64_any_dtype(present.dtype) or pd.api.types.is_timedelta64_dtype(present.dtype):
+        return [
+            Problem(name, f"the column holds {present.dtype} values, not numbers",
+                    "declare it datetime, or convert it to numbers first")
+        ]
     numbers = pd.to_numeric(present, errors="coerce")
     unparsed = numbers.isna()
     if unparsed.any():
@@ -627,39 +632,58 @@ def _numeric_problems(spec: ColumnSpec, present: pd.Series) -> list[Problem]:
 
 def _datetime_problems(spec: ColumnSpec, present: pd.Series) -> list[Problem]:
     name = spec.name
-    parsed = pd.to_datetime(present, errors="coerce", format="mixed") if present.dtype == object else None
-    if parsed is None:
-        try:
-            parsed = pd.to_datetime(present, errors="coerce")
-        except (TypeError, ValueError):
-            return [Problem(name, "the values cannot be read as datetimes", "use ISO dates")]
+    dtype = present.dtype
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return [
+            Problem(name, f"the column holds {dtype} values, not datetimes",
+                    "parse it into datetimes first (pandas.to_datetime) or declare it numeric")
+        ]
+    try:
+        # Times compare in UTC: aware values are converted, naive ones taken as UTC.
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            parsed = pd.to_datetime(present, utc=True)
+        else:
+            parsed = pd.to_datetime(present, errors="coerce", utc=True, format="mixed")
+    except (TypeError, ValueError, OverflowError):
+        return [Problem(name, "the values cannot be read as datetimes", "use ISO dates such as 2024-01-31")]
     unparsed = parsed.isna()
     if unparsed.any():
         bad = present[unparsed].iloc[0]
         return [Problem(name, f"value {bad!r} is not a datetime", "use ISO dates such as 2024-01-31", bad)]
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    if spec.on_unknown == "error":
-        ns = parsed.astype("datetime64[ns]").to_numpy().astype(np.int64).astype(float)
-        return _range_problems(spec, ns)
+    if spec.on_unknown == "error" and len(parsed):
+        ends = (spec.lower, spec.upper) if spec.bin_edges is None else (spec.bin_edges[0], spec.bin_edges[-1])
+        if None not in ends:
+            lo, hi = (_utc_timestamp(e) for e in ends)
+            return _outside_problems(spec, int(((parsed < lo) | (parsed > hi)).sum()))
     return []
 
 
-def _range_problems(spec: ColumnSpec, values: np.ndarray) -> list[Problem]:
+def _utc_timestamp(value: Any) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _domain_range(spec: ColumnSpec) -> tuple[float | None, float | None]:
     if spec.bin_edges is not None:
-        lo, hi = spec.numeric_bound(spec.bin_edges[0]), spec.numeric_bound(spec.bin_edges[-1])
-    else:
-        lo, hi = spec.numeric_bound(spec.lower), spec.numeric_bound(spec.upper)
+        return spec.numeric_bound(spec.bin_edges[0]), spec.numeric_bound(spec.bin_edges[-1])
+    return spec.numeric_bound(spec.lower), spec.numeric_bound(spec.upper)
+
+
+def _range_problems(spec: ColumnSpec, values: np.ndarray) -> list[Problem]:
+    lo, hi = _domain_range(spec)
     if lo is None or hi is None or values.size == 0:
         return []
-    outside = (values < lo) | (values > hi)
-    if not outside.any():
+    return _outside_problems(spec, int(((values < lo) | (values > hi)).sum()))
+
+
+def _outside_problems(spec: ColumnSpec, n_outside: int) -> list[Problem]:
+    if not n_outside:
         return []
+    lo, hi = (spec.lower, spec.upper) if spec.bin_edges is None else (spec.bin_edges[0], spec.bin_edges[-1])
     return [
         Problem(
             spec.name,
-            f"{int(outside.sum())} value(s) lie outside [{spec.lower if spec.bin_edges is None else spec.bin_edges[0]}, "
-            f"{spec.upper if spec.bin_edges is None else spec.bin_edges[-1]}]",
+            f"{n_outside} value(s) lie outside [{lo}, {hi}]",
             "widen the bounds or set on_unknown: clip",
         )
     ]

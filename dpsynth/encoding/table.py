@@ -371,9 +371,12 @@ def _probe(codec: ColumnCodec) -> None:
 
 
 def _dtype_fix(spec: ColumnSpec) -> str:
-    if spec.nullable:
-        return ("declare a dtype that holds every value and a missing value "
-                "(e.g. Int64, float64, boolean, string, object)")
-    return "declare a dtype that holds every declared value (e.g. object or string for text)"
-
-
+    holds = {
+        ColumnKind.CATEGORICAL: "every category (and the other_label)",
+        ColumnKind.BOOLEAN: "True and False",
+        ColumnKind.INTEGER: "every whole number between the bounds",
+        ColumnKind.CONTINUOUS: "real numbers (a float dtype)",
+        ColumnKind.DATETIME: "datetimes",
+    }[spec.kind]
+    missing = " and a missing value (e.g. Int64, float64, boolean, string, object)" if spec.nullable else ""
+    return f"declare a dtype that holds {holds}{missing}"
