@@ -268,7 +268,7 @@ def sample_triples(names: Sequence[str], n: int, seed: int) -> list[tuple[str, .
 # ---------------------------------------------------------------------------------------
 # Result objects
 # ---------------------------------------------------------------------------------------
-def _num(value: float | None) -> float | None:
+def json_number(value: float | None) -> float | None:
     """A float for JSON: NaN and infinities become None."""
     if value is None:
         return None
@@ -277,7 +277,7 @@ def _num(value: float | None) -> float | None:
 
 
 def _matrix(m: np.ndarray) -> list[list[float | None]]:
-    return [[_num(v) for v in row] for row in m]
+    return [[json_number(v) for v in row] for row in m]
 
 
 def _stats(values: Sequence[float]) -> dict[str, Any]:
@@ -404,7 +404,7 @@ class NumericDistance:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict."""
-        return {k: (_num(v) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+        return {k: (json_number(v) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 
 @dataclass(frozen=True)
@@ -427,10 +427,10 @@ class ModelScores:
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible dict."""
         return {
-            "accuracy": _num(self.accuracy),
-            "auc": _num(self.auc),
-            "brier": _num(self.brier),
-            "ece": _num(self.ece),
+            "accuracy": json_number(self.accuracy),
+            "auc": json_number(self.auc),
+            "brier": json_number(self.brier),
+            "ece": json_number(self.ece),
             "n_test": self.n_test,
         }
 
@@ -489,8 +489,8 @@ class DownstreamResult:
             "model": self.model,
             "scores": {name: s.to_dict() for name, s in self.scores.items()},
             "n_train": dict(self.n_train),
-            "dp_epsilon": _num(self.dp_epsilon),
-            "dp_data_norm": _num(self.dp_data_norm),
+            "dp_epsilon": json_number(self.dp_epsilon),
+            "dp_data_norm": json_number(self.dp_data_norm),
             "notes": list(self.notes),
         }
 

@@ -34,3 +34,13 @@ def adult_shuffled(adult_real: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def schema():
     return adult_schema()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_openmp_thread():
+    """Gradient boosting on one OpenMP thread: on a shared, loaded machine more threads
+    than free cores make it tens of times slower, and CI already runs tests in parallel."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="openmp"):
+        yield
