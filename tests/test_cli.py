@@ -43,3 +43,72 @@ def test_errors_are_one_line_without_traceback(tmp_path):
     assert out.stderr.startswith("dpsynth: error:")
     assert "Traceback" not in out.stderr
     assert not (tmp_path / "s.json").exists()
+
+
+def _small_table(tmp_path):
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {
+            "sex": rng.choice(["F", "M"], 400),
+            "age": rng.integers(18, 80, 400),
+            "smoker": rng.random(400) < 0.3,
+        }
+    )
+    data = tmp_path / "d.csv"
+    df.to_csv(data, index=False)
+    schema = tmp_path / "schema.json"
+    schema.write_text(
+        json.dumps(
+            {
+                "columns": [
+                    {"name": "sex", "kind": "categorical", "categories": ["F", "M"]},
+                    {"name": "age", "kind": "integer", "lower": 18, "upper": 80, "bins": 8},
+                    {"name": "smoker", "kind": "boolean"},
+                ]
+            }
+        )
+    )
+    return df, data, schema
+
+
+def test_synthesize_writes_same_columns(tmp_path, capsys):
+    df, data, schema = _small_table(tmp_path)
+    out = tmp_path / "synth.parquet"
+    code = main(["synthesize", str(data), "--schema", str(schema), "-o", str(out), "--rows", "123", "--seed", "1", "--method", "independent"])
+    assert code == 0
+    synth = pd.read_parquet(out)
+    assert list(synth.columns) == ["sex", "age", "smoker"]
+    assert len(synth) == 123
+    assert synth["age"].between(18, 80).all()
+    assert "spent epsilon = 1" in capsys.readouterr().err
+
+
+def test_synthesize_refuses_bad_input_and_writes_nothing(tmp_path, capsys):
+    df, data, schema = _small_table(tmp_path)
+    df.loc[3, "sex"] = "X"
+    df.to_csv(data, index=False)
+    out = tmp_path / "synth.csv"
+    code = main(["synthesize", str(data), "--schema", str(schema), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "column 'sex'" in err and "'X'" in err and "fix:" in err
+    assert not out.exists()
+    assert list(tmp_path.glob("*.tmp")) == []
+
+
+def test_workload_only_for_aim(tmp_path, capsys):
+    _, data, schema = _small_table(tmp_path)
+    code = main(["synthesize", str(data), "--schema", str(schema), "-o", str(tmp_path / "s.csv"), "--workload", "sex,age"])
+    assert code == 2
+    assert "--workload applies to --method aim" in capsys.readouterr().err
+
+
+def test_parse_workload_inline_and_file(tmp_path):
+    from dpsynth.cli import parse_workload
+
+    assert parse_workload("a,b,c; d,e") == [("a", "b", "c"), ("d", "e")]
+    path = tmp_path / "w.json"
+    path.write_text('[["a", "b"], ["c"]]')
+    assert parse_workload(str(path)) == [("a", "b"), ("c",)]

@@ -1,0 +1,449 @@
+"""The life cycle every synthesizer shares: validate, discover, encode, measure, fit, sample.
+
+A synthesizer subclass only decides WHICH marginals to measure and how to
+spend its measurement budget (:meth:`Synthesizer._measure`). Everything else
+lives here, in this order, so that privacy rules hold for all of them:
+
+1. parameters and the input table are checked; every problem is raised
+   before any privacy budget is spent;
+2. columns whose domain is not public are discovered with DP (charged);
+3. the table is encoded with the (public or DP) schema;
+4. the subclass measures marginals through :class:`MeasurementSession`,
+   which charges the accountant for every noisy answer and selection;
+5. the graphical model is fitted to the noisy measurements (post-processing);
+6. sampling draws from the model: any number of rows, any number of times,
+   at no further privacy cost. The default number of rows is the model's
+   total, a DP estimate of the real row count.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import os
+import zipfile
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from dpsynth._version import __version__
+from dpsynth.domain import Domain
+from dpsynth.encoding import TableEncoder
+from dpsynth.engines import CountingEngine, NumpyEngine
+from dpsynth.errors import (
+    InputDataError,
+    NotFittedError,
+    ParameterError,
+    Problem,
+    parameter_error,
+)
+from dpsynth.pgm import GraphicalModel, Measurement, estimate, sample
+from dpsynth.pgm.factor import CliqueVector
+from dpsynth.privacy import mechanisms
+from dpsynth.privacy.accountant import Accountant, PrivacyBudget
+from dpsynth.schema import Schema, infer_schema
+from dpsynth.synthesizers.compression import CompressedCounts, DomainCompression
+
+SAVE_FORMAT = 1
+_MB = 1024 * 1024
+
+
+class MeasurementSession:
+    """What a synthesizer may do with the private data while fitting.
+
+    Every method that returns something computed from the data adds calibrated
+    noise and charges the accountant first; exact counts never leave it.
+
+    Parameters
+    ----------
+    engine : CountingEngine
+        Exact counts of the encoded (possibly compressed) table.
+    accountant : Accountant
+        The budget of this fit.
+    """
+
+    def __init__(self, engine: CountingEngine, accountant: Accountant):
+        self.engine = engine
+        self.accountant = accountant
+        self.measurements: list[Measurement] = []
+
+    @property
+    def domain(self) -> Domain:
+        return self.engine.domain
+
+    def measure(self, cliques: Sequence[tuple[str, ...]], rho: float, *, step: str) -> list[Measurement]:
+        """Measure each clique's counts with Gaussian noise, splitting ``rho`` evenly.
+
+        Each marginal has L2 sensitivity 1 under add/remove-one-row, so with
+        ``k`` cliques each gets ``sigma = sqrt(k / (2 rho))`` and the total zCDP
+        cost is ``rho``.
+        """
+        if not cliques:
+            return []
+        sigma = math.sqrt(len(cliques) / (2.0 * rho))
+        return [self.measure_one(c, sigma, step=step) for c in cliques]
+
+    def measure_one(self, clique: tuple[str, ...], sigma: float, *, step: str) -> Measurement:
+        """Measure one clique's counts with discrete Gaussian noise of scale ``sigma``."""
+        (counts,) = self.engine.counts([clique])
+        noisy = mechanisms.gaussian_counts(
+            counts.ravel(), sigma, accountant=self.accountant, step=step, clique=list(clique)
+        )
+        measurement = Measurement(tuple(clique), noisy.reshape(counts.shape).astype(float), sigma)
+        self.measurements.append(measurement)
+        return measurement
+
+    def select(
+        self,
+        candidates: Sequence[Any],
+        scores: np.ndarray,
+        *,
+        epsilon: float,
+        sensitivity: float,
+        step: str,
+    ) -> Any:
+        """Choose one candidate with the exponential mechanism (charged as ``epsilon``).
+
+        ``scores`` must be computed from the data with the given sensitivity;
+        higher is better.
+        """
+        index = mechanisms.exponential_select(
+            np.asarray(scores, dtype=float),
+            epsilon,
+            sensitivity=sensitivity,
+            accountant=self.accountant,
+            step=step,
+        )
+        return candidates[int(index)]
+
+    def compressed(self, compression: DomainCompression) -> MeasurementSession:
+        """A session on the compressed domain, charging the same accountant."""
+        return MeasurementSession(CompressedCounts(self.engine, compression), self.accountant)
+
+    def exact_counts(self, clique: tuple[str, ...]) -> np.ndarray:
+        """Exact counts, for computing selection scores only; never returned to users."""
+        (counts,) = self.engine.counts([clique])
+        return counts
+
+
+class Synthesizer(ABC):
+    """Base class of the marginal-based synthesizers.
+
+    Parameters
+    ----------
+    epsilon : float
+        Privacy budget epsilon (> 0).
+    delta : float
+        Privacy budget delta (0 < delta < 1); keep it far below 1 / rows.
+    public : bool
+        Acknowledge that the parts of the schema read from the data without DP
+        (``source: data``) may be treated as public. Recorded in the report.
+    discovery_fraction : float
+        Share of the budget (in rho) spent on DP discovery of columns whose
+        categories or bounds are not declared. Unused when the schema is
+        complete.
+    max_model_mb : float
+        Refuse models whose junction-tree tables would exceed this size.
+    random_state : int, numpy.random.Generator or None
+        Seed of the NON-private randomness (sampling, decoding, tie-breaking).
+        DP noise comes from OpenDP's cryptographically secure sampler and
+        cannot be seeded.
+    """
+
+    method: ClassVar[str] = "base"
+
+    def __init__(
+        self,
+        *,
+        epsilon: float = 1.0,
+        delta: float = 1e-9,
+        public: bool = False,
+        discovery_fraction: float = 0.1,
+        max_model_mb: float = 256.0,
+        random_state: int | np.random.Generator | None = None,
+    ):
+        self.epsilon = epsilon
+        self.delta = delta
+        self.public = public
+        self.discovery_fraction = discovery_fraction
+        self.max_model_mb = max_model_mb
+        self.random_state = random_state
+
+    # -- parameters ---------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters (JSON-compatible except ``random_state`` generators)."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {n: getattr(self, n) for n in names}
+
+    def _check_params(self) -> None:
+        problems = []
+        if not _positive_finite(self.epsilon):
+            problems.append(parameter_error("epsilon", self.epsilon, "a positive finite number"))
+        if not (isinstance(self.delta, (int, float)) and 0 < self.delta < 1):
+            problems.append(parameter_error("delta", self.delta, "in (0, 1), e.g. 1e-9"))
+        if not (isinstance(self.discovery_fraction, (int, float)) and 0 < self.discovery_fraction < 1):
+            problems.append(parameter_error("discovery_fraction", self.discovery_fraction, "in (0, 1)"))
+        if not _positive_finite(self.max_model_mb):
+            problems.append(parameter_error("max_model_mb", self.max_model_mb, "a positive number of megabytes"))
+        problems.extend(self._check_method_params())
+        if problems:
+            raise ParameterError("; ".join(str(p) for p in problems))
+
+    def _check_method_params(self) -> list[ParameterError]:
+        """Problems of the subclass's own parameters (none by default)."""
+        return []
+
+    def _check_schema(self, schema: Schema) -> None:  # noqa: B027 (optional hook)
+        """Refuse parameters that do not fit the table's columns, before any spend."""
+
+    @property
+    def max_model_bytes(self) -> int:
+        return int(self.max_model_mb * _MB)
+
+    # -- fitting ------------------------------------------------------------------------
+    def fit(self, df: pd.DataFrame, schema: Schema | None = None) -> Synthesizer:
+        """Fit the synthesizer to a raw table.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The private table, raw (mixed types, missing values allowed).
+        schema : Schema, optional
+            What is public about each column. Without it, kinds are taken from
+            the dtypes and every domain is discovered with DP.
+
+        Returns
+        -------
+        Synthesizer
+            ``self``.
+
+        Raises
+        ------
+        ParameterError, InputDataError, SchemaError
+            Before any privacy budget is spent.
+        """
+        self._check_params()
+        schema = self._prepare_schema(df, schema)
+        self._check_schema(schema)
+        budget = PrivacyBudget.approx(float(self.epsilon), float(self.delta))
+        accountant = Accountant(budget)
+        rng = np.random.default_rng(self.random_state)
+
+        if schema.incomplete_columns:
+            from dpsynth.encoding.discovery import discover_schema
+
+            schema = discover_schema(df, schema, accountant, fraction=float(self.discovery_fraction))
+        encoder = TableEncoder(schema)
+        encoded = encoder.encode(df)
+        engine = NumpyEngine(encoded.columns, encoded.domain)
+
+        session = MeasurementSession(engine, accountant)
+        model, compression = self._measure(session, rng)
+
+        self.schema_ = schema
+        self.encoder_ = encoder
+        self.model_ = model
+        self.compression_ = compression
+        self.measurements_ = list(session.measurements)
+        self.privacy_report_ = accountant.report()
+        return self
+
+    def _prepare_schema(self, df: pd.DataFrame, schema: Schema | None) -> Schema:
+        if not isinstance(df, pd.DataFrame):
+            raise parameter_error("df", type(df).__name__, "a pandas DataFrame")
+        if schema is None:
+            schema = infer_schema(df, kinds_only=True)
+        elif not isinstance(schema, Schema):
+            raise parameter_error("schema", type(schema).__name__, "a dpsynth.schema.Schema or None")
+        schema.require_public(self.public)
+        problems = schema.check_frame(df)
+        if problems:
+            raise InputDataError(problems)
+        # The raw dtypes are public structure: record them so decoding restores them.
+        specs = [spec if spec.dtype else replace(spec, dtype=str(df[spec.name].dtype)) for spec in schema]
+        return Schema(tuple(specs))
+
+    @abstractmethod
+    def _measure(
+        self, session: MeasurementSession, rng: np.random.Generator
+    ) -> tuple[GraphicalModel, DomainCompression]:
+        """Measure marginals through ``session`` and fit the model."""
+
+    def _estimate(
+        self,
+        domain: Domain,
+        measurements: Sequence[Measurement],
+        *,
+        warm_start: GraphicalModel | None = None,
+        max_iters: int = 1000,
+    ) -> GraphicalModel:
+        return estimate(
+            domain,
+            list(measurements),
+            warm_start=warm_start,
+            max_iters=max_iters,
+            max_bytes=self.max_model_bytes,
+        )
+
+    # -- sampling -----------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(df, schema) first"
+            )
+
+    @property
+    def n_rows_(self) -> int:
+        """A DP estimate of the real number of rows (the model's total, rounded)."""
+        self._check_fitted()
+        return max(1, int(round(self.model_.total)))
+
+    def sample(
+        self,
+        n: int | None = None,
+        conditions: Mapping[str, Any] | None = None,
+        *,
+        random_state: int | np.random.Generator | None = None,
+    ) -> pd.DataFrame:
+        """Generate synthetic rows. Costs no privacy budget.
+
+        Parameters
+        ----------
+        n : int, optional
+            Number of rows; default the DP estimate of the real row count.
+        conditions : mapping of column to raw value, optional
+            Fix the value of some columns (e.g. to generate more rows of a
+            rare class); the other columns follow the model's conditional
+            distribution.
+        random_state : int, Generator or None
+            Seed for this draw; defaults to the synthesizer's ``random_state``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Same columns, order and dtypes as the fitted table.
+        """
+        self._check_fitted()
+        if n is None:
+            n = self.n_rows_
+        if not (isinstance(n, (int, np.integer)) and n >= 0):
+            raise parameter_error("n", n, "a non-negative integer number of rows")
+        rng = np.random.default_rng(self.random_state if random_state is None else random_state)
+        coded_conditions = self._code_conditions(conditions or {})
+        codes = sample(self.model_, int(n), rng=rng, conditions=coded_conditions or None) if n else np.zeros(
+            (0, len(self.model_.domain)), dtype=np.int64
+        )
+        codes = self.compression_.decompress_codes(codes, rng)
+        return self.encoder_.decode(codes, rng=rng)
+
+    def _code_conditions(self, conditions: Mapping[str, Any]) -> dict[str, int]:
+        coded = {}
+        for column, value in conditions.items():
+            if column not in self.schema_:
+                raise parameter_error("conditions", column, f"a column among {list(self.schema_.names)}")
+            code = _condition_code(self.encoder_, column, value)
+            coded[column] = self.compression_.compress_code(column, code)
+        return coded
+
+    # -- reporting ----------------------------------------------------------------------
+    def privacy_report(self) -> dict[str, Any]:
+        """The guarantee and the itemised spend, in epsilon, delta and rho."""
+        self._check_fitted()
+        return self.privacy_report_
+
+    # -- persistence --------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Save the fitted synthesizer (no private data: schema, noisy measurements, model).
+
+        The file is a zip of JSON and ``.npy`` arrays; loading never unpickles.
+        """
+        self._check_fitted()
+        meta = {
+            "format": SAVE_FORMAT,
+            "dpsynth": __version__,
+            "class": type(self).__name__,
+            "params": {k: v for k, v in self.get_params().items() if k != "random_state"},
+            "random_state": self.random_state if isinstance(self.random_state, (int, type(None))) else None,
+            "schema": self.schema_.to_dict(),
+            "domain": self.model_.domain.to_dict(),
+            "total": self.model_.total,
+            "compression": self.compression_.to_dict(),
+            "privacy": self.privacy_report_,
+            "potentials": [list(c) for c in self.model_.potentials.cliques],
+            "measurements": [{"clique": list(m.clique), "sigma": m.sigma} for m in self.measurements_],
+        }
+        from dpsynth.io import atomic_path
+
+        with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("meta.json", json.dumps(meta))
+            for i, clique in enumerate(self.model_.potentials.cliques):
+                _write_array(zf, f"potential_{i}.npy", self.model_.potentials[clique].values)
+            for i, m in enumerate(self.measurements_):
+                _write_array(zf, f"measurement_{i}.npy", np.asarray(m.values))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Synthesizer:
+        """Load a synthesizer written by :meth:`save`."""
+        from dpsynth.synthesizers import SYNTHESIZERS
+
+        with zipfile.ZipFile(path) as zf:
+            meta = json.loads(zf.read("meta.json"))
+            if meta.get("format") != SAVE_FORMAT:
+                raise ParameterError(f"{os.fspath(path)!r} has save format {meta.get('format')}, expected {SAVE_FORMAT}")
+            klass = SYNTHESIZERS[meta["class"]]
+            self = klass(**meta["params"], random_state=meta["random_state"])
+            schema = Schema.from_dict(meta["schema"])
+            domain = Domain.from_dict(meta["domain"])
+            arrays = {
+                tuple(c): _read_array(zf, f"potential_{i}.npy") for i, c in enumerate(meta["potentials"])
+            }
+            measurements = [
+                Measurement(tuple(m["clique"]), _read_array(zf, f"measurement_{i}.npy"), m["sigma"])
+                for i, m in enumerate(meta["measurements"])
+            ]
+        self.schema_ = schema
+        self.encoder_ = TableEncoder(schema)
+        self.model_ = GraphicalModel(domain, CliqueVector.from_arrays(arrays), meta["total"])
+        self.compression_ = DomainCompression.from_dict(self.encoder_.domain, meta["compression"])
+        self.measurements_ = measurements
+        self.privacy_report_ = meta["privacy"]
+        return self
+
+
+def _write_array(zf: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
+    with zf.open(name, "w") as fh:
+        np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+
+
+def _read_array(zf: zipfile.ZipFile, name: str) -> np.ndarray:
+    with zf.open(name) as fh:
+        return np.load(fh, allow_pickle=False)
+
+
+def _positive_finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def _condition_code(encoder: TableEncoder, column: str, value: Any) -> int:
+    """The code of a raw value of one column, refusing values outside the domain."""
+    labels = encoder.code_labels(column)
+    spec = encoder.schema[column]
+    if spec.kind.value in ("categorical", "boolean"):
+        for code, label in enumerate(labels):
+            if str(label) == str(value):
+                return code
+        raise InputDataError(
+            [Problem(column, f"condition value {value!r} is not in the column's domain", f"use one of {list(labels)}")]
+        )
+    edges = encoder.bin_edges(column)
+    numeric = pd.Timestamp(value).to_datetime64() if spec.kind.value == "datetime" else float(value)
+    if numeric < edges[0] or numeric > edges[-1]:
+        raise InputDataError(
+            [Problem(column, f"condition value {value!r} lies outside [{edges[0]}, {edges[-1]}]", "use a value inside the bounds")]
+        )
+    return int(min(np.searchsorted(edges, numeric, side="right") - 1, len(edges) - 2))

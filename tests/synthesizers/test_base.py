@@ -1,0 +1,125 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dpsynth.errors import InputDataError, NonPublicSchemaError, NotFittedError, ParameterError
+from dpsynth.schema import infer_schema
+from dpsynth.synthesizers import MST, Independent, Synthesizer
+
+
+def test_unfitted_synthesizer_says_to_fit_first():
+    with pytest.raises(NotFittedError, match="call fit"):
+        MST().sample(10)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"epsilon": 0}, r"epsilon \(0\) must be a positive finite number"),
+        ({"epsilon": float("inf")}, "epsilon"),
+        ({"delta": 1.5}, r"delta \(1.5\) must be in \(0, 1\)"),
+        ({"discovery_fraction": 1.0}, "discovery_fraction"),
+    ],
+)
+def test_bad_parameters_are_refused_before_reading_data(correlated, params, message):
+    df, schema = correlated
+    with pytest.raises(ParameterError, match=message):
+        Independent(**params).fit(df, schema)
+
+
+def test_bad_input_is_refused_with_every_problem_before_any_spend(correlated, monkeypatch):
+    df, schema = correlated
+    bad = df.copy()
+    bad["a"] = bad["a"].astype(object)
+    bad.loc[0, "a"] = "w"  # undeclared category
+    bad["age"] = bad["age"].astype(object)
+    bad.loc[1, "age"] = "old"
+    charged = []
+    from dpsynth.privacy import accountant as accountant_module
+
+    original = accountant_module.Accountant.charge
+    monkeypatch.setattr(accountant_module.Accountant, "charge", lambda self, c: charged.append(c) or original(self, c))
+    with pytest.raises(InputDataError) as info:
+        MST().fit(bad, schema)
+    text = str(info.value)
+    assert "column 'a'" in text and "'w'" in text
+    assert "column 'age'" in text and "'old'" in text
+    assert charged == []
+
+
+def test_schema_read_from_data_needs_acknowledgement(correlated):
+    df, _ = correlated
+    guessed = infer_schema(df)
+    with pytest.raises(NonPublicSchemaError, match="public=True"):
+        Independent().fit(df, guessed)
+    synth = Independent(public=True, random_state=0).fit(df, guessed)
+    assert len(synth.sample(50)) == 50
+
+
+def test_output_has_same_columns_dtypes_and_missing_kinds(correlated):
+    df, schema = correlated
+    out = Independent(random_state=1).fit(df, schema).sample(500)
+    assert list(out.columns) == list(df.columns)
+    assert out.dtypes.to_dict() == df.dtypes.to_dict()
+    assert out["city"].isna().any()
+    assert out["city"].dropna().isin(["north", "south", "east"]).all()
+    assert out["age"].between(18, 90).all()
+
+
+def test_default_row_count_is_the_noisy_total(correlated):
+    df, schema = correlated
+    synth = Independent(epsilon=5.0, random_state=2).fit(df, schema)
+    assert synth.n_rows_ == round(synth.model_.total)
+    # sigma of each one-way count is about 4 at this budget: the total is within a few sigma
+    assert abs(synth.n_rows_ - len(df)) < 60
+    assert len(synth.sample()) == synth.n_rows_
+
+
+def test_spend_adds_up_to_the_budget_and_sampling_costs_nothing(correlated):
+    df, schema = correlated
+    synth = MST(epsilon=1.0, delta=1e-6, random_state=0).fit(df, schema)
+    report = synth.privacy_report()
+    total = math.fsum(step["rho"] for step in report["steps"])
+    assert total == pytest.approx(report["budget"]["rho"], rel=1e-9)
+    assert report["spent"]["epsilon"] == pytest.approx(1.0, rel=1e-9)
+    before = len(report["steps"])
+    synth.sample(100)
+    synth.sample(100)
+    assert len(synth.privacy_report()["steps"]) == before
+
+
+def test_seed_makes_sampling_reproducible(correlated):
+    df, schema = correlated
+    synth = MST(random_state=5).fit(df, schema)
+    pd.testing.assert_frame_equal(synth.sample(200, random_state=9), synth.sample(200, random_state=9))
+    assert not synth.sample(200, random_state=1).equals(synth.sample(200, random_state=2))
+
+
+def test_conditions_fix_columns(correlated):
+    df, schema = correlated
+    synth = MST(epsilon=3.0, random_state=0).fit(df, schema)
+    out = synth.sample(300, conditions={"a": "z", "c": True})
+    assert (out["a"] == "z").all() and out["c"].all()
+    with pytest.raises(InputDataError, match="not in the column's domain"):
+        synth.sample(10, conditions={"a": "q"})
+
+
+def test_save_and_load_round_trip_holds_no_raw_rows(correlated, tmp_path):
+    df, schema = correlated
+    synth = MST(epsilon=2.0, random_state=3).fit(df, schema)
+    path = tmp_path / "model.dpsynth"
+    synth.save(path)
+    loaded = Synthesizer.load(path)
+    assert isinstance(loaded, MST)
+    assert loaded.privacy_report() == synth.privacy_report()
+    for attrs in [("a", "b"), ("b", "c")]:
+        np.testing.assert_allclose(loaded.model_.marginal(attrs), synth.model_.marginal(attrs), rtol=1e-9)
+    pd.testing.assert_frame_equal(loaded.sample(100, random_state=4), synth.sample(100, random_state=4))
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        blob = b"".join(zf.read(n) for n in zf.namelist())
+    assert b"north" in blob  # public categories are in the schema...
+    assert len(blob) < 200_000  # ...but no table of 3000 rows
