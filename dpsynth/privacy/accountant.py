@@ -98,7 +98,9 @@ def epsilon_of_rho(rho: float, delta: float) -> float:
     try:
         return float(_zcdp_profile(rho).epsilon(delta))
     except dp.OpenDPException as exc:
-        raise parameter_error("rho", rho, f"small enough to convert at delta {delta} ({str(exc).strip()})") from None
+        raise parameter_error(
+            "rho", rho, f"small enough to convert at delta {delta} ({str(exc).strip()})"
+        ) from None
 
 
 def delta_of_rho(rho: float, epsilon: float) -> float:

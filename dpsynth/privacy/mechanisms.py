@@ -259,7 +259,12 @@ def exponential_charge(
         step,
         rho=rho,
         epsilon=pure,
-        params={**params, "select_epsilon": epsilon, "sensitivity": sensitivity, "noise_scale": scale},
+        params={
+            **params,
+            "select_epsilon": epsilon,
+            "sensitivity": sensitivity,
+            "noise_scale": scale,
+        },
     )
 
 
@@ -514,7 +519,9 @@ def quantile_charge(
     if mode not in ("zcdp", "pure"):
         raise parameter_error("mode", mode, "'zcdp' or 'pure'")
     cands, scale = _quantile_setup(candidates, alpha, cost, mode, rel)
-    spent = float(_quantile(cands, float(alpha), scale, mode == "zcdp").map(_QUANTILE_DISTANCE[rel]))
+    spent = float(
+        _quantile(cands, float(alpha), scale, mode == "zcdp").map(_QUANTILE_DISTANCE[rel])
+    )
     rho, epsilon = (spent, None) if mode == "zcdp" else (rho_of_pure_epsilon(spent), spent)
     return Charge(
         step,

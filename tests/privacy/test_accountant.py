@@ -30,7 +30,9 @@ def _cks_delta(rho: float, epsilon: float) -> float:
             - math.log(alpha - 1)
         )
 
-    best = minimize_scalar(log_delta, bounds=(1 + 1e-9, 1e4), method="bounded", options={"xatol": 1e-12})
+    best = minimize_scalar(
+        log_delta, bounds=(1 + 1e-9, 1e4), method="bounded", options={"xatol": 1e-12}
+    )
     return math.exp(best.fun)
 
 
