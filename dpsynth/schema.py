@@ -26,8 +26,9 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -130,6 +131,12 @@ class ColumnSpec:
             object.__setattr__(self, "categories", tuple(self.categories))
         if self.bin_edges is not None:
             object.__setattr__(self, "bin_edges", tuple(self.bin_edges))
+        if kind is ColumnKind.DATETIME:
+            # Timestamps become ISO text, as JSON stores them, so a loaded schema equals its source.
+            for key in ("lower", "upper"):
+                object.__setattr__(self, key, _iso(getattr(self, key)))
+            if self.bin_edges is not None:
+                object.__setattr__(self, "bin_edges", tuple(_iso(e) for e in self.bin_edges))
         if self.on_unknown is None:
             object.__setattr__(self, "on_unknown", DEFAULT_UNKNOWN_POLICY[kind])
         problems = list(self._problems())
@@ -144,6 +151,8 @@ class ColumnSpec:
             return
         if self.source not in SOURCES:
             yield Problem(name, f"source {self.source!r} is unknown", f"use one of {SOURCES}")
+        if not isinstance(self.nullable, (bool, np.bool_)):
+            yield Problem(name, f"nullable ({self.nullable!r}) is not a boolean", "use true or false")
         if self.on_unknown not in UNKNOWN_POLICIES[kind]:
             yield Problem(
                 name,
@@ -193,7 +202,11 @@ class ColumnSpec:
 
     def _range_problems(self) -> Iterator[Problem]:
         name = self.name
-        if self.bins is not None and (not isinstance(self.bins, (int, np.integer)) or self.bins < 1):
+        if self.bins is not None and (
+            isinstance(self.bins, (bool, np.bool_))
+            or not isinstance(self.bins, (int, np.integer))
+            or self.bins < 1
+        ):
             yield Problem(name, f"bins ({self.bins!r}) is not a positive integer", "use bins >= 1")
         try:
             lower, upper = self.numeric_bound(self.lower), self.numeric_bound(self.upper)
@@ -280,6 +293,12 @@ class ColumnSpec:
         if "name" not in raw or "kind" not in raw:
             raise SchemaError([Problem(name, "a column needs 'name' and 'kind'", "add them")])
         return cls(**dict(raw))
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, (pd.Timestamp, datetime, np.datetime64)):
+        return pd.Timestamp(value).isoformat()
+    return value
 
 
 def _bound_fix(kind: ColumnKind) -> str:
@@ -521,6 +540,12 @@ def check_column(spec: ColumnSpec, series: pd.Series) -> list[Problem]:
             )
         )
     present = series[~missing]
+    not_scalar = _first_unhashable(present)
+    if not_scalar is not None:
+        return problems + [
+            Problem(name, f"value {not_scalar!r} is not a single value", "flatten or drop the column",
+                    not_scalar)
+        ]
     kind = spec.kind
     if kind is ColumnKind.CATEGORICAL:
         if spec.categories is not None and spec.on_unknown == "error":
@@ -547,6 +572,17 @@ def check_column(spec: ColumnSpec, series: pd.Series) -> list[Problem]:
     elif kind is ColumnKind.DATETIME:
         problems.extend(_datetime_problems(spec, present))
     return problems
+
+
+def _first_unhashable(values: pd.Series) -> Any:
+    """The first list, dict or other unhashable value of an object column, else None."""
+    if values.dtype != np.dtype(object):
+        return None
+    try:
+        pd.unique(values.to_numpy())
+    except TypeError:
+        return next(v for v in values if not isinstance(v, Hashable))
+    return None
 
 
 def category_key(value: Any) -> str:
@@ -600,10 +636,15 @@ def _is_boolean_value(v: Any) -> bool:
 
 def _numeric_problems(spec: ColumnSpec, present: pd.Series) -> list[Problem]:
     name = spec.name
-    if pd.api.types.is_datetime64_any_dtype(present.dtype) or pd.api.types.is_timedelta64_dtype(present.dtype):
+    dtype = present.dtype
+    if (
+        pd.api.types.is_datetime64_any_dtype(dtype)
+        or pd.api.types.is_timedelta64_dtype(dtype)
+        or pd.api.types.is_bool_dtype(dtype)
+    ):
         return [
-            Problem(name, f"the column holds {present.dtype} values, not numbers",
-                    "declare it datetime, or convert it to numbers first")
+            Problem(name, f"the column holds {dtype} values, not numbers",
+                    "declare it with the kind of its values, or convert them to numbers first")
         ]
     numbers = pd.to_numeric(present, errors="coerce")
     unparsed = numbers.isna()
@@ -726,7 +767,8 @@ def infer_schema(
     df : pandas.DataFrame
         The raw table.
     kinds_only : bool
-        Propose kinds (and nullability, as nullable) only.
+        Propose kinds only; every column is nullable unless its dtype cannot
+        hold a missing value (numpy integers and booleans).
     bins : int
         Number of bins for numeric and datetime columns.
     max_categories : int
@@ -754,13 +796,17 @@ def infer_schema(
                     name=str(name),
                     kind=kind,
                     bins=bins if (kind.is_numeric or kind is ColumnKind.DATETIME) else None,
-                    nullable=True,
+                    nullable=_dtype_holds_missing(series.dtype),
                     dtype=dtype,
                 )
             )
             continue
         specs.append(_spec_from_values(str(name), series, kind, dtype, bins, max_categories))
     return Schema(tuple(specs))
+
+
+def _dtype_holds_missing(dtype: Any) -> bool:
+    return not (isinstance(dtype, np.dtype) and dtype.kind in "biu")
 
 
 def _spec_from_values(
