@@ -58,9 +58,7 @@ class EncodedTable:
     report: EncodingReport = field(default_factory=EncodingReport)
 
     def __post_init__(self) -> None:
-        for array in self.columns.values():
-            array.setflags(write=False)
-        object.__setattr__(self, "columns", MappingProxyType(dict(self.columns)))
+        object.__setattr__(self, "columns", MappingProxyType({a: _read_only(c) for a, c in self.columns.items()}))
 
     def __getitem__(self, attribute: str) -> np.ndarray:
         return self.columns[attribute]
@@ -86,9 +84,16 @@ class TableEncoder:
     other_label : object
         What the "other" code of a categorical column decodes to. It must
         match no declared category and fit the column's dtype.
+    public : bool
+        Acknowledge that the columns whose categories or bounds were read
+        from the private data without DP (``source="data"``) may be treated
+        as public. Without it such a schema is refused; the release manifest
+        should record the acknowledgement.
 
     Raises
     ------
+    NonPublicSchemaError
+        If the schema holds data-derived columns and ``public`` is False.
     SchemaError
         If the schema is incomplete, or a column's dtype cannot hold what its
         codes decode to (a missing value in ``int64``, a category in the wrong
@@ -102,9 +107,10 @@ class TableEncoder:
     >>> synthetic = encoder.decode(encoded, rng=0)
     """
 
-    def __init__(self, schema: Schema, *, other_label: Any = DEFAULT_OTHER_LABEL):
+    def __init__(self, schema: Schema, *, other_label: Any = DEFAULT_OTHER_LABEL, public: bool = False):
         if not isinstance(schema, Schema):
             raise parameter_error("schema", type(schema).__name__, "a dpsynth.schema.Schema")
+        schema.require_public(public)
         incomplete = schema.incomplete_columns
         if incomplete:
             raise SchemaError(
@@ -114,6 +120,7 @@ class TableEncoder:
             )
         self.schema = schema
         self.other_label = other_label
+        self.public = public
         self._codecs = self._build({spec.name: _target(spec) for spec in schema})
 
     # -- fitting ----------------------------------------------------------------------
@@ -322,6 +329,13 @@ class TableEncoder:
                     f"within 0..{n_codes - 1}",
                 )
         return columns
+
+
+def _read_only(codes: Any) -> np.ndarray:
+    """A read-only view, so that the caller's own array stays writable."""
+    view = np.asarray(codes).view()
+    view.setflags(write=False)
+    return view
 
 
 def _target(spec: ColumnSpec) -> TargetDtype:

@@ -9,8 +9,8 @@ from dpsynth.domain import Domain
 from dpsynth.encoding import EncodedTable, TableEncoder
 from dpsynth.encoding.codec import smallest_uint
 from dpsynth.engines import NumpyEngine
-from dpsynth.errors import InputDataError, ParameterError, SchemaError
-from dpsynth.schema import ColumnSpec, Schema
+from dpsynth.errors import InputDataError, NonPublicSchemaError, ParameterError, SchemaError
+from dpsynth.schema import ColumnSpec, Schema, infer_schema
 
 from .conftest import assert_round_trip, within_bins
 
@@ -133,6 +133,15 @@ def test_incomplete_schema_is_refused_naming_the_columns():
     assert "discover them with DP" in str(err.value)
 
 
+def test_schema_read_from_the_data_needs_an_acknowledgement():
+    df = pd.DataFrame({"n": [1, 2, 3]})
+    schema = infer_schema(df)
+    with pytest.raises(NonPublicSchemaError, match="public=True"):
+        TableEncoder(schema)
+    encoder = TableEncoder(schema, public=True)
+    assert encoder.public and encoder.encode(df)["n"].tolist() == [0, 1, 2]
+
+
 def test_encoder_needs_a_schema():
     with pytest.raises(ParameterError, match="schema"):
         TableEncoder({"a": 1})
@@ -216,3 +225,5 @@ def test_encoded_table_to_array_uses_a_common_dtype():
     table = EncodedTable(codes, Domain(("a", "b"), (2, 301)))
     array = table.to_array()
     assert array.dtype == np.uint16 and array.tolist() == [[0, 300], [1, 2]]
+    assert not table["a"].flags.writeable
+    codes["a"][0] = 1  # the caller's own arrays stay writable
