@@ -1,0 +1,445 @@
+"""Differentially private discovery of what a schema leaves unknown.
+
+A partial :class:`~dpsynth.schema.Schema` may omit the categories of a
+categorical column or the bounds of a numeric or datetime column (see
+:attr:`Schema.incomplete_columns`). Reading them from the data would leak
+(a category held by one person reveals that person), so they are discovered
+with DP mechanisms and charged to the accountant:
+
+* categories: a Gaussian thresholded histogram (OpenDP
+  ``make_gaussian_threshold``). Only values held by enough rows to cross the
+  noisy threshold are released; the rest are mapped to the "other" code, so
+  discovered categorical columns get ``on_unknown="other"``. The step is
+  delta-approximate: it needs a budget with delta and a zCDP accountant.
+* bounds (and optionally quantile bin edges): DP quantiles (OpenDP
+  ``make_private_quantile``) chosen among a PUBLIC grid of candidates. By
+  default the lower and upper bounds are the 5% and 95% quantiles and values
+  beyond them are clipped (``on_unknown="clip"``).
+
+The candidate grids must not depend on the data. The defaults are
+:data:`DEFAULT_NUMERIC_RANGE` with :data:`STEPS_PER_DECADE` steps per decade of
+magnitude (rounded to whole numbers for integer columns) and the first day of
+every month from :data:`DEFAULT_DATETIME_RANGE`; a bound already declared
+narrows the grid. Pass ``candidates={"column": [...]}`` to use your own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dpsynth.errors import InputDataError, PrivacyError, Problem, parameter_error
+from dpsynth.privacy.accountant import Accountant, Charge
+from dpsynth.privacy.mechanisms import (
+    Neighbouring,
+    gaussian_sigma,
+    private_quantile,
+    quantile_charge,
+    threshold_charge,
+    threshold_for_delta,
+    thresholded_histogram,
+)
+from dpsynth.schema import DEFAULT_BINS, ColumnKind, ColumnSpec, Schema
+
+#: public default range of the candidate grid for numeric bounds
+DEFAULT_NUMERIC_RANGE = (-1e9, 1e9)
+#: candidates per decade of magnitude: 1, 1.5, 2, ..., 9.5 times a power of ten
+STEPS_PER_DECADE = 19
+#: public default range of datetime candidates (first day of each month)
+DEFAULT_DATETIME_RANGE = ("1900-01-01", "2100-12-01")
+#: quantiles taken as the lower and upper bound by default
+DEFAULT_BOUND_QUANTILES = (0.05, 0.95)
+#: default delta spent per discovered categorical column
+DEFAULT_CATEGORY_DELTA = 1e-9
+
+_SMALLEST_MAGNITUDE = 1e-3
+
+
+@dataclass(frozen=True)
+class DiscoveryResult:
+    """A completed schema and the charges its discovery made.
+
+    Attributes
+    ----------
+    schema : Schema
+        The input schema with every incomplete column completed, ``source="dp"``.
+    charges : tuple of Charge
+        One per mechanism run, with the column and what was discovered; they
+        have already been charged to the accountant passed in.
+    """
+
+    schema: Schema
+    charges: tuple[Charge, ...]
+
+
+# ---------------------------------------------------------------------------------------
+# public candidate grids
+# ---------------------------------------------------------------------------------------
+def default_numeric_candidates(kind: ColumnKind) -> np.ndarray:
+    """The public default grid: 0 and +-m * 10**k, m in 1, 1.5, ..., 9.5, over the default range."""
+    mantissas = 1 + 0.5 * np.arange(STEPS_PER_DECADE)
+    top = DEFAULT_NUMERIC_RANGE[1]
+    exponents = np.arange(np.log10(_SMALLEST_MAGNITUDE), np.log10(top) + 1)
+    positive = np.unique((mantissas[None, :] * 10.0 ** exponents[:, None]).ravel())
+    positive = positive[positive <= top]
+    grid = np.concatenate([-positive[::-1], [0.0], positive])
+    grid = grid[(grid >= DEFAULT_NUMERIC_RANGE[0]) & (grid <= top)]
+    if kind is ColumnKind.INTEGER:
+        grid = np.unique(np.round(grid))
+    return grid
+
+
+def default_datetime_candidates() -> pd.DatetimeIndex:
+    """The public default grid of datetimes: the first day of each month of the default range."""
+    return pd.date_range(*DEFAULT_DATETIME_RANGE, freq="MS")
+
+
+def _seconds(values: Any) -> np.ndarray:
+    """Datetimes as float seconds since the epoch (UTC), the scale quantiles work on."""
+    stamps = pd.to_datetime(pd.Series(values), utc=True).dt.tz_localize(None)
+    return stamps.astype("datetime64[ns]").to_numpy().astype(np.int64) / 1e9
+
+
+def _candidates(spec: ColumnSpec, given: Mapping[str, Sequence[Any]]) -> np.ndarray:
+    if spec.name in given:
+        raw = given[spec.name]
+        try:
+            grid = (
+                _seconds(raw) if spec.kind is ColumnKind.DATETIME else np.asarray(raw, dtype=float)
+            )
+        except (TypeError, ValueError) as exc:
+            raise parameter_error(
+                f"candidates[{spec.name!r}]", raw, f"readable values ({exc})"
+            ) from None
+        grid = np.unique(grid)
+    elif spec.kind is ColumnKind.DATETIME:
+        grid = _seconds(default_datetime_candidates())
+    else:
+        grid = default_numeric_candidates(spec.kind)
+    lower = None if spec.lower is None else _bound_seconds(spec, spec.lower)
+    upper = None if spec.upper is None else _bound_seconds(spec, spec.upper)
+    if lower is not None:
+        grid = grid[grid > lower]
+    if upper is not None:
+        grid = grid[grid < upper]
+    if grid.size < 2 or not np.all(np.isfinite(grid)):
+        raise parameter_error(
+            f"candidates[{spec.name!r}]",
+            f"{grid.size} usable candidate(s)",
+            "at least 2 finite values strictly inside any declared bound",
+        )
+    return grid
+
+
+def _bound_seconds(spec: ColumnSpec, value: Any) -> float:
+    if spec.kind is ColumnKind.DATETIME:
+        return float(_seconds([value])[0])
+    return float(value)
+
+
+# ---------------------------------------------------------------------------------------
+# the plan: what each incomplete column costs, known before the data is read
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Step:
+    column: str
+    what: str
+    charge: Charge
+    alpha: float | None = None
+    candidates: np.ndarray | None = None
+    sigma: float | None = None
+    threshold: int | None = None
+
+
+def _alphas(
+    spec: ColumnSpec, bound_quantiles: tuple[float, float], quantile_bins: bool
+) -> list[tuple[str, float]]:
+    low, high = bound_quantiles
+    if quantile_bins:
+        bins = spec.bins or DEFAULT_BINS
+        inner = [low + (high - low) * i / bins for i in range(1, bins)]
+        return [
+            ("lower", low),
+            *[(f"edge {i}", a) for i, a in enumerate(inner, 1)],
+            ("upper", high),
+        ]
+    wanted = []
+    if spec.lower is None:
+        wanted.append(("lower", low))
+    if spec.upper is None:
+        wanted.append(("upper", high))
+    return wanted
+
+
+def _plan(
+    schema: Schema,
+    *,
+    mode: str,
+    cost_per_column: float,
+    category_delta: float,
+    candidates: Mapping[str, Sequence[Any]],
+    bound_quantiles: tuple[float, float],
+    quantile_bins: bool,
+    relation: Neighbouring,
+) -> list[_Step]:
+    steps: list[_Step] = []
+    for name in schema.incomplete_columns:
+        spec = schema[name]
+        if spec.kind is ColumnKind.CATEGORICAL:
+            if mode != "zcdp":
+                raise PrivacyError(
+                    f"column {name!r}: discovering categories is a delta-approximate step that a "
+                    "pure-DP budget does not allow; declare the categories or use a zCDP budget"
+                )
+            sigma = gaussian_sigma(cost_per_column, relation=relation)
+            threshold = threshold_for_delta(sigma, category_delta, relation=relation)
+            charge = threshold_charge(
+                sigma, threshold, relation=relation, column=name, discovered="categories"
+            )
+            steps.append(_Step(name, "categories", charge, sigma=sigma, threshold=threshold))
+            continue
+        grid = _candidates(spec, candidates)
+        wanted = _alphas(spec, bound_quantiles, quantile_bins)
+        for what, alpha in wanted:
+            charge = quantile_charge(
+                grid,
+                alpha,
+                cost_per_column / len(wanted),
+                mode=mode,
+                relation=relation,
+                column=name,
+                discovered=what,
+            )
+            steps.append(_Step(name, what, charge, alpha=alpha, candidates=grid))
+    return steps
+
+
+def _check_options(
+    cost_per_column: float, category_delta: float, bound_quantiles: tuple[float, float]
+) -> tuple[float, float]:
+    if not (np.isfinite(cost_per_column) and cost_per_column > 0):
+        raise parameter_error("cost_per_column", cost_per_column, "a finite number > 0")
+    if not 0 < category_delta < 1:
+        raise parameter_error("category_delta", category_delta, "strictly between 0 and 1")
+    low, high = (float(q) for q in bound_quantiles)
+    if not 0 <= low < high <= 1:
+        raise parameter_error(
+            "bound_quantiles", bound_quantiles, "two quantiles 0 <= low < high <= 1"
+        )
+    return low, high
+
+
+def discovery_plan(
+    schema: Schema,
+    *,
+    mode: str = "zcdp",
+    cost_per_column: float,
+    category_delta: float = DEFAULT_CATEGORY_DELTA,
+    candidates: Mapping[str, Sequence[Any]] | None = None,
+    bound_quantiles: tuple[float, float] = DEFAULT_BOUND_QUANTILES,
+    quantile_bins: bool = False,
+    relation: Neighbouring | str = Neighbouring.ADD_REMOVE,
+) -> list[Charge]:
+    """Price the discovery of ``schema``'s incomplete columns without reading data.
+
+    Same parameters as :func:`discover_schema` (``mode`` is the accountant's).
+
+    Returns
+    -------
+    list of Charge
+        What :func:`discover_schema` will charge, step by step.
+    """
+    bounds = _check_options(cost_per_column, category_delta, bound_quantiles)
+    steps = _plan(
+        schema,
+        mode=mode,
+        cost_per_column=cost_per_column,
+        category_delta=category_delta,
+        candidates=candidates or {},
+        bound_quantiles=bounds,
+        quantile_bins=quantile_bins,
+        relation=Neighbouring(relation),
+    )
+    return [s.charge for s in steps]
+
+
+# ---------------------------------------------------------------------------------------
+# running it
+# ---------------------------------------------------------------------------------------
+def _numeric_values(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
+    present = series.dropna()
+    try:
+        if spec.kind is ColumnKind.DATETIME:
+            return _seconds(present)
+        values = pd.to_numeric(present).to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputDataError(
+            [
+                Problem(
+                    spec.name,
+                    f"the values cannot be read as {spec.kind.value} ({exc})",
+                    "clean the column",
+                )
+            ]
+        ) from None
+    return values[np.isfinite(values)]
+
+
+def _as_bound(spec: ColumnSpec, value: float) -> Any:
+    if spec.kind is ColumnKind.DATETIME:
+        return pd.Timestamp(round(value * 1e9), unit="ns").isoformat()
+    if spec.kind is ColumnKind.INTEGER:
+        return int(round(value))
+    return float(value)
+
+
+def _complete_range(
+    spec: ColumnSpec, found: dict[str, float], grid: np.ndarray, quantile_bins: bool
+) -> ColumnSpec:
+    """Post-process the released quantiles (no privacy cost) into valid bounds or edges."""
+    known = {
+        "lower": None if spec.lower is None else _bound_seconds(spec, spec.lower),
+        "upper": None if spec.upper is None else _bound_seconds(spec, spec.upper),
+    }
+    lower = found.get("lower", known["lower"])
+    upper = found.get("upper", known["upper"])
+    if lower > upper:
+        lower, upper = upper, lower
+    if lower == upper:
+        # the noisy quantiles met: widen to the next public candidate
+        above = grid[grid > upper]
+        below = grid[grid < lower]
+        if above.size:
+            upper = float(above[0])
+        else:
+            lower = float(below[-1])
+    edges = sorted(
+        {lower, upper, *(v for k, v in found.items() if k.startswith("edge") and lower < v < upper)}
+    )
+    changes: dict[str, Any] = {
+        "lower": _as_bound(spec, lower),
+        "upper": _as_bound(spec, upper),
+        "source": "dp",
+        "on_unknown": "clip",
+    }
+    if quantile_bins:
+        changes["bin_edges"] = tuple(_as_bound(spec, e) for e in edges)
+        changes["bins"] = None
+    elif spec.bins is None:
+        changes["bins"] = DEFAULT_BINS
+    return replace(spec, **changes)
+
+
+def discover_schema(
+    df: pd.DataFrame,
+    schema: Schema,
+    *,
+    accountant: Accountant,
+    cost_per_column: float,
+    category_delta: float = DEFAULT_CATEGORY_DELTA,
+    candidates: Mapping[str, Sequence[Any]] | None = None,
+    bound_quantiles: tuple[float, float] = DEFAULT_BOUND_QUANTILES,
+    quantile_bins: bool = False,
+    relation: Neighbouring | str = Neighbouring.ADD_REMOVE,
+) -> DiscoveryResult:
+    """Complete a partial schema with DP, charging ``accountant`` for every step.
+
+    The whole plan is priced first: if it does not fit in what the accountant
+    has left, nothing is read and nothing is charged.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The private table.
+    schema : Schema
+        The public, partial schema. Complete columns are returned unchanged.
+    accountant : Accountant
+        Charged step by step; its mode (zCDP or pure) picks the noise.
+    cost_per_column : float
+        Budget of each discovered column: rho in zCDP mode, epsilon in pure
+        mode, split evenly among the quantiles of a numeric column.
+    category_delta : float
+        delta of the thresholded histogram of each categorical column (the
+        chance that a value held by one row is released).
+    candidates : mapping of column name to sequence, optional
+        Public candidate grids replacing the defaults (datetimes as ISO
+        strings or timestamps).
+    bound_quantiles : (float, float)
+        Quantiles released as the lower and upper bound.
+    quantile_bins : bool
+        Also release the bin edges of numeric and datetime columns as DP
+        quantiles (``bins`` of them, equal mass) instead of equal-width bins.
+    relation : Neighbouring
+        The neighbouring relation protected.
+
+    Returns
+    -------
+    DiscoveryResult
+    """
+    if not isinstance(accountant, Accountant):
+        raise parameter_error("accountant", accountant, "an Accountant")
+    bounds = _check_options(cost_per_column, category_delta, bound_quantiles)
+    rel = Neighbouring(relation)
+    missing = [n for n in schema.incomplete_columns if n not in df.columns]
+    if missing:
+        raise InputDataError(
+            [
+                Problem(n, "the column is not in the table", "add it or fix the schema")
+                for n in missing
+            ]
+        )
+    steps = _plan(
+        schema,
+        mode=accountant.mode,
+        cost_per_column=cost_per_column,
+        category_delta=category_delta,
+        candidates=candidates or {},
+        bound_quantiles=bounds,
+        quantile_bins=quantile_bins,
+        relation=rel,
+    )
+    accountant.price(s.charge for s in steps)
+    charges: list[Charge] = []
+    found: dict[str, dict[str, float]] = {}
+    for step in steps:
+        spec = schema[step.column]
+        params = {"column": step.column, "discovered": step.what}
+        if step.what == "categories":
+            present = df[step.column].dropna()
+            counts = present.astype(str).value_counts()
+            originals = {str(v): v for v in pd.unique(present.to_numpy(dtype=object))}
+            released = thresholded_histogram(
+                counts.to_dict(),
+                step.sigma,
+                step.threshold,
+                accountant=accountant,
+                relation=rel,
+                **params,
+            )
+            cats = tuple(
+                v.item() if isinstance(v, np.generic) else v
+                for v in (originals[k] for k in sorted(released))
+            )
+            schema = schema.with_column(
+                replace(spec, categories=cats, source="dp", on_unknown="other")
+            )
+        else:
+            value = private_quantile(
+                _numeric_values(spec, df[step.column]),
+                step.candidates,
+                step.alpha,
+                cost_per_column / len(_alphas(spec, bounds, quantile_bins)),
+                accountant=accountant,
+                relation=rel,
+                **params,
+            )
+            found.setdefault(step.column, {})[step.what] = value
+        charges.append(accountant.steps[-1])
+    for name, values in found.items():
+        grid = next(s.candidates for s in steps if s.column == name)
+        schema = schema.with_column(_complete_range(schema[name], values, grid, quantile_bins))
+    return DiscoveryResult(schema=schema, charges=tuple(charges))

@@ -1,0 +1,197 @@
+"""DP discovery of categories and bounds: what is found, what is not, what it costs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dpsynth.encoding.discovery import (
+    DEFAULT_NUMERIC_RANGE,
+    default_datetime_candidates,
+    default_numeric_candidates,
+    discover_schema,
+    discovery_plan,
+)
+from dpsynth.errors import BudgetExceededError, InputDataError, ParameterError, PrivacyError
+from dpsynth.privacy.accountant import Accountant, PrivacyBudget
+from dpsynth.schema import ColumnKind, ColumnSpec, Schema
+
+CATEGORY_DELTA = 1e-7
+
+
+def _city_table(n: int = 2000) -> pd.DataFrame:
+    five = n // 20
+    values = ["big"] * (n - five - 1) + ["five"] * five + ["lonely"]
+    return pd.DataFrame({"city": values})
+
+
+def _city_schema() -> Schema:
+    return Schema((ColumnSpec("city", "categorical"),))
+
+
+@pytest.mark.parametrize("run", range(5))
+def test_one_row_category_is_hidden_and_five_percent_category_found_at_epsilon_one(run):
+    budget = PrivacyBudget.approx(1.0, 1e-6)
+    acc = Accountant(budget)
+    # the whole budget on this column, less the delta its threshold uses
+    cost = budget.rho_cap(CATEGORY_DELTA) * (1 - 1e-6)
+    result = discover_schema(
+        _city_table(),
+        _city_schema(),
+        accountant=acc,
+        cost_per_column=cost,
+        category_delta=CATEGORY_DELTA,
+    )
+    spec = result.schema["city"]
+    # "five" has 100 rows, the threshold is about 6 sigma ~ 30: missed with probability < 1e-20;
+    # "lonely" is released with probability at most delta = 1e-7
+    assert spec.categories == ("big", "five")
+    assert (spec.source, spec.on_unknown) == ("dp", "other")
+    assert acc.spent.epsilon <= 1.0 and acc.spent.step_delta <= CATEGORY_DELTA
+    (charge,) = result.charges
+    assert charge.params["column"] == "city" and charge.params["discovered"] == "categories"
+    assert charge.delta <= CATEGORY_DELTA
+
+
+def test_plan_is_priced_before_any_data_is_read():
+    class Unreadable(pd.DataFrame):
+        def __getitem__(self, key):
+            raise AssertionError("the data was read")
+
+    schema = Schema((ColumnSpec("city", "categorical"), ColumnSpec("age", "integer", lower=0)))
+    plan = discovery_plan(schema, cost_per_column=0.5)
+    assert [(c.params["column"], c.params["discovered"]) for c in plan] == [
+        ("city", "categories"),
+        ("age", "upper"),
+    ]
+    acc = Accountant(PrivacyBudget.approx(1.0, 1e-6))
+    with pytest.raises(BudgetExceededError, match="plan does not fit"):
+        discover_schema(
+            Unreadable({"city": ["a"], "age": [1]}), schema, accountant=acc, cost_per_column=0.5
+        )
+    assert acc.steps == ()
+
+
+def test_charges_are_the_plan():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"city": rng.choice(["x", "y"], 500), "income": rng.normal(5e4, 1e4, 500)})
+    schema = Schema((ColumnSpec("city", "categorical"), ColumnSpec("income", "continuous", bins=8)))
+    plan = discovery_plan(schema, cost_per_column=0.2)
+    acc = Accountant(PrivacyBudget.zcdp(1.0, 1e-6))
+    result = discover_schema(df, schema, accountant=acc, cost_per_column=0.2)
+    assert [c.to_dict() for c in result.charges] == [c.to_dict() for c in plan]
+    assert result.charges == acc.steps
+    assert acc.spent.rho == pytest.approx(0.4)
+
+
+def test_integer_bounds_land_near_the_quantiles():
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"age": rng.integers(17, 91, 5000)})
+    schema = Schema((ColumnSpec("age", "integer"),))
+    acc = Accountant(PrivacyBudget.zcdp(2.0))
+    spec = discover_schema(df, schema, accountant=acc, cost_per_column=2.0).schema["age"]
+    # true 5% / 95% quantiles are about 20.6 and 86.4; the default grid steps by 5 there
+    assert spec.lower in (15, 20, 25) and spec.upper in (80, 85, 90)
+    assert isinstance(spec.lower, int) and spec.bins == 16
+    assert (spec.source, spec.on_unknown) == ("dp", "clip")
+
+
+def test_datetime_bounds_and_quantile_bins_with_public_candidates():
+    rng = np.random.default_rng(3)
+    days = rng.integers(0, 3 * 365, 5000)
+    df = pd.DataFrame({"t": pd.Timestamp("2020-01-01") + pd.to_timedelta(days, unit="D")})
+    schema = Schema((ColumnSpec("t", "datetime", bins=4),))
+    grid = pd.date_range("2015-01-01", "2025-01-01", freq="MS")
+    acc = Accountant(PrivacyBudget.zcdp(20.0))
+    spec = discover_schema(
+        df, schema, accountant=acc, cost_per_column=20.0, candidates={"t": grid}, quantile_bins=True
+    ).schema["t"]
+    edges = [pd.Timestamp(e) for e in spec.bin_edges]
+    # 5%, 27.5%, 50%, 72.5%, 95% of three uniform years, each within two months
+    expected = pd.Timestamp("2020-01-01") + pd.to_timedelta(
+        [0.05 * 1095, 0.275 * 1095, 0.5 * 1095, 0.725 * 1095, 0.95 * 1095], unit="D"
+    )
+    assert len(edges) == 5
+    for edge, target in zip(edges, expected, strict=True):
+        assert abs(edge - target) < pd.Timedelta(days=62)
+    assert len(acc.steps) == 5 and spec.bins is None
+
+
+def test_a_declared_bound_narrows_the_grid_and_is_kept():
+    df = pd.DataFrame({"amount": np.linspace(0, 1000, 2000)})
+    schema = Schema((ColumnSpec("amount", "continuous", lower=0.0),))
+    acc = Accountant(PrivacyBudget.zcdp(1.0))
+    result = discover_schema(df, schema, accountant=acc, cost_per_column=1.0)
+    spec = result.schema["amount"]
+    assert spec.lower == 0.0 and 900 <= spec.upper <= 1000
+    assert result.charges[0].params["candidates"] == int(
+        np.sum(default_numeric_candidates(ColumnKind.CONTINUOUS) > 0)
+    )
+
+
+def test_pure_mode_finds_bounds_but_not_categories():
+    df = pd.DataFrame({"x": np.arange(1000.0), "c": ["a"] * 1000})
+    acc = Accountant(PrivacyBudget.pure(2.0))
+    numeric = Schema((ColumnSpec("x", "continuous"),))
+    spec = discover_schema(df, numeric, accountant=acc, cost_per_column=2.0).schema["x"]
+    assert spec.lower < spec.upper
+    assert acc.spent.epsilon == pytest.approx(2.0)
+    with pytest.raises(PrivacyError, match="column 'c'.*pure-DP"):
+        discover_schema(
+            df,
+            Schema((ColumnSpec("c", "categorical"),)),
+            accountant=Accountant(PrivacyBudget.pure(2.0)),
+            cost_per_column=1.0,
+        )
+
+
+def test_complete_schema_costs_nothing_and_discovered_schema_encodes():
+    from dpsynth.encoding import OutOfDomainWarning, TableEncoder
+
+    df = _city_table(400).assign(flag=True)
+    complete = Schema(
+        (
+            ColumnSpec("city", "categorical", categories=("big", "five", "lonely")),
+            ColumnSpec("flag", "boolean"),
+        )
+    )
+    acc = Accountant(PrivacyBudget.zcdp(1.0, 1e-6))
+    assert discover_schema(df, complete, accountant=acc, cost_per_column=0.5).charges == ()
+    assert acc.steps == ()
+    partial = Schema((ColumnSpec("city", "categorical"), ColumnSpec("flag", "boolean")))
+    found = discover_schema(df, partial, accountant=acc, cost_per_column=0.5).schema
+    with pytest.warns(OutOfDomainWarning, match="1 value"):  # "lonely" goes to "other"
+        encoded = TableEncoder(found).encode(df)
+    assert len(encoded["city"]) == 400
+
+
+def test_bad_options_are_refused_with_their_name():
+    df = pd.DataFrame({"x": [1.0, 2.0]})
+    schema = Schema((ColumnSpec("x", "continuous"),))
+    acc = Accountant(PrivacyBudget.zcdp(1.0))
+    with pytest.raises(ParameterError, match=r"^cost_per_column \("):
+        discover_schema(df, schema, accountant=acc, cost_per_column=0.0)
+    with pytest.raises(ParameterError, match=r"^bound_quantiles \("):
+        discover_schema(df, schema, accountant=acc, cost_per_column=0.1, bound_quantiles=(0.9, 0.1))
+    with pytest.raises(ParameterError, match=r"^candidates\['x'\] \("):
+        discover_schema(df, schema, accountant=acc, cost_per_column=0.1, candidates={"x": [1.0]})
+    with pytest.raises(InputDataError, match="column 'y'"):
+        discover_schema(
+            df, Schema((ColumnSpec("y", "continuous"),)), accountant=acc, cost_per_column=0.1
+        )
+    with pytest.raises(InputDataError, match="column 'x'"):
+        discover_schema(
+            pd.DataFrame({"x": ["a", "b"]}), schema, accountant=acc, cost_per_column=0.1
+        )
+    assert acc.steps == ()
+
+
+def test_default_grids_are_public_constants():
+    grid = default_numeric_candidates(ColumnKind.CONTINUOUS)
+    assert grid[0] == DEFAULT_NUMERIC_RANGE[0] and grid[-1] == DEFAULT_NUMERIC_RANGE[1]
+    assert 0.0 in grid and np.all(np.diff(grid) > 0)
+    ints = default_numeric_candidates(ColumnKind.INTEGER)
+    assert np.all(ints == np.round(ints)) and np.all(np.diff(ints) > 0)
+    months = default_datetime_candidates()
+    assert months[0] == pd.Timestamp("1900-01-01") and months[-1] == pd.Timestamp("2100-12-01")
