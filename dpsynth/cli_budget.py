@@ -1,0 +1,185 @@
+"""The ``dpsynth budget`` command group: the privacy-budget ledger from the shell.
+
+``dpsynth budget init``     set a dataset's lifetime budget (once)
+``dpsynth budget show``     lifetime, spent, reserved and remaining budget
+``dpsynth budget history``  every row of the ledger, oldest first
+``dpsynth budget verify``   recompute the hash chain and totals
+
+The ledger file is ``--ledger``, else the environment variable
+``DPSYNTH_LEDGER``, else ``dpsynth-ledger.sqlite`` in the current directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from dpsynth.errors import LedgerError, ParameterError
+from dpsynth.privacy.accountant import PrivacyBudget
+from dpsynth.privacy.ledger import Ledger, data_fingerprint
+
+LEDGER_ENV = "DPSYNTH_LEDGER"
+DEFAULT_LEDGER = "dpsynth-ledger.sqlite"
+
+
+def _ledger_path(args: argparse.Namespace) -> Path:
+    return Path(args.ledger or os.environ.get(LEDGER_ENV) or DEFAULT_LEDGER)
+
+
+def _existing_ledger(args: argparse.Namespace) -> Ledger:
+    path = _ledger_path(args)
+    if not path.is_file():
+        raise LedgerError(
+            f"no ledger at {path}; create one with `dpsynth budget init --ledger {path} ...`"
+        )
+    return Ledger(path)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _budget_from_args(args: argparse.Namespace) -> PrivacyBudget:
+    if args.pure:
+        if args.epsilon is None or args.rho is not None or args.delta is not None:
+            raise ParameterError("--pure takes --epsilon only (pure DP has delta = 0)")
+        return PrivacyBudget.pure(args.epsilon)
+    if args.rho is not None:
+        if args.epsilon is not None:
+            raise ParameterError("give either --rho (zCDP) or --epsilon with --delta, not both")
+        return PrivacyBudget.zcdp(args.rho, args.delta)
+    if args.epsilon is None or args.delta is None:
+        raise ParameterError(
+            "a lifetime budget needs --epsilon and --delta, or --rho, or --pure --epsilon"
+        )
+    return PrivacyBudget.approx(args.epsilon, args.delta)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """``dpsynth budget init``: register a dataset and its lifetime budget."""
+    if (args.data is None) == (args.fingerprint is None):
+        raise ParameterError("give the table with --data FILE, or its --fingerprint (not both)")
+    budget = _budget_from_args(args)
+    if args.data is not None:
+        from dpsynth.io import read_table
+
+        fingerprint = data_fingerprint(read_table(args.data))
+    else:
+        fingerprint = args.fingerprint
+    path = _ledger_path(args)
+    Ledger(path).init_dataset(args.dataset, fingerprint, budget)
+    eps = "-" if budget.epsilon is None else f"{budget.epsilon:.6g}"
+    print(
+        f"dataset {args.dataset!r} registered in {path}: lifetime {budget.mode} budget "
+        f"epsilon {eps}, delta {budget.delta:.3g}, rho {budget.rho:.6g}; "
+        f"fingerprint {fingerprint[:16]}..."
+    )
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """``dpsynth budget show``: where each dataset's budget stands."""
+    ledger = _existing_ledger(args)
+    datasets = [args.dataset] if args.dataset else ledger.datasets()
+    statuses = [ledger.status(d) for d in datasets]
+    if args.json:
+        print(json.dumps(statuses, indent=2))
+        return 0
+    if not statuses:
+        print(f"ledger {ledger.path} has no dataset yet")
+    for s in statuses:
+        life, spent, left = s["lifetime"], s["spent"], s["remaining"]
+        print(f"dataset {s['dataset_id']} ({life['mode']}, {s['releases']} release(s))")
+        for label, part in (("lifetime", life), ("spent", spent), ("remaining", left)):
+            print(
+                f"  {label:<10} epsilon {_fmt(part['epsilon']):>10}  delta {_fmt(part['delta']):>10}"
+                f"  rho {_fmt(part['rho']):>10}"
+            )
+        if s["reserved"]:
+            print(f"  open reservations: {len(s['reserved'])} (counted as spent until they close)")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """``dpsynth budget history``: the ledger's rows, oldest first."""
+    rows = _existing_ledger(args).history(args.dataset)
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    for r in rows:
+        print(
+            f"{r['seq']:>4}  {r['created_at'][:19]}  {r['dataset_id']}  {r['kind']:<7} "
+            f"{r['mechanism']:<16} epsilon {_fmt(r['epsilon'])}  delta {_fmt(r['delta'])}  "
+            f"rho {_fmt(r['rho'])}  id {r['entry_id'][:12]}"
+        )
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """``dpsynth budget verify``: recompute the hash chain and the totals."""
+    report = _existing_ledger(args).verify()
+    print(
+        f"ledger OK: {report['rows']} row(s), {len(report['datasets'])} dataset(s) within their "
+        f"lifetime budgets; head {report['head']}"
+    )
+    return 0
+
+
+def add_budget_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``dpsynth budget init|show|history|verify`` on the main parser."""
+    budget = subparsers.add_parser(
+        "budget",
+        help="the persistent privacy-budget ledger",
+        description="Set, inspect and verify lifetime privacy budgets per dataset.",
+    )
+    sub = budget.add_subparsers(dest="budget_command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--ledger",
+            help=f"ledger file (default: ${LEDGER_ENV} or ./{DEFAULT_LEDGER})",
+        )
+
+    init = sub.add_parser(
+        "init",
+        help="register a dataset and its lifetime budget",
+        description="Register a dataset under a name you choose, bound to the fingerprint of "
+        "its table, with a lifetime budget that every later release is charged against. "
+        "Give --epsilon and --delta (zCDP accounting, converted exactly), or --rho, or "
+        "--pure --epsilon.",
+    )
+    common(init)
+    init.add_argument("--dataset", required=True, help="dataset identifier")
+    init.add_argument("--data", help="the table (CSV or Parquet), to fingerprint it")
+    init.add_argument("--fingerprint", help="the table's fingerprint, if already computed")
+    init.add_argument("--epsilon", type=float, help="lifetime epsilon")
+    init.add_argument("--delta", type=float, help="lifetime delta")
+    init.add_argument("--rho", type=float, help="lifetime rho (zCDP)")
+    init.add_argument("--pure", action="store_true", help="pure epsilon-DP (Laplace only)")
+    init.set_defaults(func=cmd_init)
+
+    show = sub.add_parser("show", help="lifetime, spent and remaining budget")
+    common(show)
+    show.add_argument("--dataset", help="only this dataset")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(func=cmd_show)
+
+    history = sub.add_parser("history", help="every ledger row, oldest first")
+    common(history)
+    history.add_argument("--dataset", help="only this dataset")
+    history.add_argument("--json", action="store_true", help="print JSON")
+    history.set_defaults(func=cmd_history)
+
+    verify = sub.add_parser("verify", help="check the hash chain and the totals")
+    common(verify)
+    verify.set_defaults(func=cmd_verify)
+
+
+__all__ = ["add_budget_commands", "cmd_history", "cmd_init", "cmd_show", "cmd_verify"]

@@ -1,0 +1,131 @@
+"""``dpsynth budget ...`` through a parser built the way dpsynth.cli builds its own."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from dpsynth.cli_budget import add_budget_commands
+from dpsynth.errors import DPSynthError, LedgerIntegrityError
+from dpsynth.privacy.accountant import PrivacyBudget, Spend
+from dpsynth.privacy.ledger import Ledger, data_fingerprint
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="dpsynth")
+    add_budget_commands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+@pytest.fixture
+def table(tmp_path):
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"age": [30, 40, 50], "city": ["a", "b", "a"]}).to_csv(path, index=False)
+    return path
+
+
+def test_init_show_history_verify(tmp_path, table, capsys):
+    ledger = tmp_path / "l.sqlite"
+    base = ["--ledger", str(ledger)]
+    assert (
+        run(
+            [
+                "budget",
+                "init",
+                *base,
+                "--dataset",
+                "t",
+                "--data",
+                str(table),
+                "--epsilon",
+                "2",
+                "--delta",
+                "1e-6",
+            ]
+        )
+        == 0
+    )
+    assert "registered" in capsys.readouterr().out
+    from dpsynth.io import read_table
+
+    fp = data_fingerprint(read_table(table))
+    led = Ledger(ledger)
+    with led.reserve("t", fp, PrivacyBudget.zcdp(0.01)) as r:
+        r.record(Spend(rho=0.01, epsilon=None, delta=0.0), mechanism="mst")
+    assert run(["budget", "show", *base]) == 0
+    out = capsys.readouterr().out
+    assert "dataset t (zcdp, 1 release(s))" in out and "remaining" in out
+    assert run(["budget", "show", *base, "--dataset", "t", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)[0]
+    assert status["spent"]["rho"] == 0.01 and status["lifetime"]["epsilon"] == 2.0
+    assert run(["budget", "history", *base, "--json"]) == 0
+    assert [r["kind"] for r in json.loads(capsys.readouterr().out)] == ["init", "release"]
+    assert run(["budget", "history", *base]) == 0
+    assert "mst" in capsys.readouterr().out
+    assert run(["budget", "verify", *base]) == 0
+    assert "ledger OK: 2 row(s)" in capsys.readouterr().out
+    con = sqlite3.connect(ledger)
+    con.execute("UPDATE entries SET rho = 0.0 WHERE kind = 'release'")
+    con.commit()
+    con.close()
+    with pytest.raises(LedgerIntegrityError, match="modified"):
+        run(["budget", "verify", *base])
+
+
+def test_ledger_from_environment_and_budget_forms(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DPSYNTH_LEDGER", str(tmp_path / "env.sqlite"))
+    assert (
+        run(["budget", "init", "--dataset", "a", "--fingerprint", "ab" * 32, "--rho", "0.5"]) == 0
+    )
+    assert (
+        run(
+            [
+                "budget",
+                "init",
+                "--dataset",
+                "b",
+                "--fingerprint",
+                "ab" * 32,
+                "--pure",
+                "--epsilon",
+                "1",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert run(["budget", "show", "--json"]) == 0
+    modes = {s["dataset_id"]: s["lifetime"]["mode"] for s in json.loads(capsys.readouterr().out)}
+    assert modes == {"a": "zcdp", "b": "pure"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--dataset", "x", "--epsilon", "1", "--delta", "1e-6"], "--data FILE"),
+        (["--dataset", "x", "--fingerprint", "f", "--epsilon", "1"], "--epsilon and --delta"),
+        (["--dataset", "x", "--fingerprint", "f", "--rho", "1", "--epsilon", "1"], "not both"),
+        (
+            ["--dataset", "x", "--fingerprint", "f", "--pure", "--epsilon", "1", "--delta", "1e-6"],
+            "--pure",
+        ),
+        (
+            ["--dataset", "x", "--fingerprint", "f", "--epsilon", "-1", "--delta", "1e-6"],
+            r"epsilon \(-1.0\)",
+        ),
+    ],
+)
+def test_bad_init_is_a_typed_error(tmp_path, argv, message):
+    with pytest.raises(DPSynthError, match=message):
+        run(["budget", "init", "--ledger", str(tmp_path / "l.sqlite"), *argv])
+
+
+def test_missing_ledger_is_a_typed_error(tmp_path):
+    with pytest.raises(DPSynthError, match="no ledger at .*budget init"):
+        run(["budget", "show", "--ledger", str(tmp_path / "none.sqlite")])
+    assert not (tmp_path / "none.sqlite").exists()
