@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dpsynth.errors import ParameterError, parameter_error
 
@@ -28,6 +28,8 @@ class Domain:
 
     attributes: tuple[str, ...]
     shape: tuple[int, ...]
+    _positions: dict[str, int] = field(init=False, repr=False, compare=False, hash=False)
+    _sizes: dict[str, int] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         attributes = tuple(self.attributes)
@@ -44,6 +46,9 @@ class Domain:
                 raise parameter_error(f"size of attribute {name!r}", size, "at least 1")
         object.__setattr__(self, "attributes", attributes)
         object.__setattr__(self, "shape", shape)
+        # Position lookups are on every hot path (marginals, model sizes): keep them O(1).
+        object.__setattr__(self, "_positions", {a: i for i, a in enumerate(attributes)})
+        object.__setattr__(self, "_sizes", dict(zip(attributes, shape, strict=True)))
 
     @classmethod
     def from_dict(cls, sizes: Mapping[str, int]) -> Domain:
@@ -61,16 +66,19 @@ class Domain:
         return iter(self.attributes)
 
     def __contains__(self, attribute: object) -> bool:
-        return attribute in self.attributes
+        return attribute in self._positions
 
     def __getitem__(self, attribute: str) -> int:
-        return self.shape[self.index(attribute)]
+        try:
+            return self._sizes[attribute]
+        except KeyError:
+            return self.shape[self.index(attribute)]
 
     def index(self, attribute: str) -> int:
         """Position of ``attribute``; a clear error if it is not in the domain."""
         try:
-            return self.attributes.index(attribute)
-        except ValueError:
+            return self._positions[attribute]
+        except (KeyError, TypeError):
             raise ParameterError(
                 f"attribute {attribute!r} is not in the domain; known attributes: "
                 f"{', '.join(self.attributes)}"
@@ -90,8 +98,13 @@ class Domain:
 
     def size(self, attributes: Sequence[str] | None = None) -> int:
         """Number of cells of the marginal over ``attributes`` (all if None)."""
-        shape = self.shape if attributes is None else (self[a] for a in attributes)
-        return math.prod(shape)
+        if attributes is None:
+            return math.prod(self.shape)
+        sizes = self._sizes
+        try:
+            return math.prod([sizes[a] for a in attributes])
+        except KeyError:
+            return math.prod(self[a] for a in attributes)
 
     def marginal_shape(self, attributes: Sequence[str]) -> tuple[int, ...]:
         """Shape of the contingency table over ``attributes``."""

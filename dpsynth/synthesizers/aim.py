@@ -32,7 +32,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from dpsynth.errors import ParameterError, parameter_error
-from dpsynth.pgm import GraphicalModel, model_size
+from dpsynth.pgm import GraphicalModel, junction_tree, model_size
 from dpsynth.schema import Schema
 from dpsynth.synthesizers.base import MeasurementSession, Synthesizer
 from dpsynth.synthesizers.compression import DomainCompression
@@ -43,6 +43,7 @@ WorkloadSpec = Sequence[Clique] | Sequence[tuple[Clique, float]]
 #: share of each round's budget spent on measurement (the rest on selection)
 MEASURE_SHARE = 0.9
 _BIAS = math.sqrt(2.0 / math.pi)
+_BAR = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}"
 
 
 class AIM(Synthesizer):
@@ -60,7 +61,9 @@ class AIM(Synthesizer):
         Final size limit of the model; early rounds get a share of it in
         proportion to the budget spent so far.
     max_rounds : int, optional
-        Cap on the number of rounds; default ``16 * number of columns``.
+        The number of rounds the budget is first split into, counting one
+        round per one-way marginal (at least ``columns + 1``); default
+        ``16 * number of columns``. Annealing usually ends the run earlier.
     max_iters : int
         Estimation iterations per round (warm-started); the final fit uses 4x.
     progress : bool or None
@@ -140,21 +143,23 @@ class AIM(Synthesizer):
         domain = session.domain
         d = len(domain)
         rho = session.accountant.remaining.rho
-        rounds = self.max_rounds or 16 * d
+        # The one-way measurements count as d of the rounds: at least one round must remain.
+        rounds = max(self.max_rounds or 16 * d, d + 1)
         sigma = math.sqrt(rounds / (2.0 * MEASURE_SHARE * rho))
         epsilon = math.sqrt(8.0 * (1.0 - MEASURE_SHARE) * rho / rounds)
 
         candidates = _candidates(self._workload(domain.attributes), domain)
         truth = {c: session.exact_counts(c).astype(float) for c in candidates}
         max_bytes = self.max_model_bytes
+        refused: set[Clique] = set()
 
         measurements = [session.measure_one((a,), sigma, step="measure one-way marginals") for a in domain.attributes]
         model = self._estimate(domain, measurements, max_iters=self.max_iters)
-        rho_used = d / (2.0 * sigma**2)
+        rho_used = rho - session.accountant.remaining.rho
 
         show = sys.stderr.isatty() if self.progress is None else bool(self.progress)
-        bar = tqdm(total=round(rho, 6), desc="AIM (rho spent)", disable=not show, unit="rho")
-        bar.update(round(rho_used, 6))
+        bar = tqdm(total=100.0, desc="AIM budget spent", disable=not show, unit="%", bar_format=_BAR)
+        bar.update(100.0 * rho_used / rho)
         last = False
         self.rounds_ = 0
         self.interrupted_ = False
@@ -167,16 +172,25 @@ class AIM(Synthesizer):
                     last = True
                 round_rho = 1.0 / (2.0 * sigma**2) + epsilon**2 / 8.0
                 limit = max_bytes * min(1.0, (rho_used + round_rho) / rho)
-                cliques = [m.clique for m in measurements]
-                eligible = [c for c in candidates if model_size(domain, [*cliques, c])[1] <= limit]
+                eligible = [
+                    c for c in _eligible(domain, [m.clique for m in measurements], candidates, limit)
+                    if c not in refused
+                ]
                 if not eligible:
                     break
                 chosen = self._select(session, eligible, candidates, truth, model, sigma, epsilon)
+                if model_size(domain, [*(m.clique for m in measurements), chosen])[1] > max_bytes:
+                    # The size bound let through a clique the exact tree cannot hold: the
+                    # selection is spent, the measurement is not; never offer it again.
+                    refused.add(chosen)
+                    rho_used = rho - session.accountant.remaining.rho
+                    continue
                 before = model.marginal(chosen)
                 measurements.append(session.measure_one(chosen, sigma, step="measure selected marginal"))
                 model = self._estimate(domain, measurements, warm_start=model, max_iters=self.max_iters)
-                rho_used += round_rho
-                bar.update(round(round_rho, 6))
+                rho_used = rho - session.accountant.remaining.rho
+                bar.update(100.0 * round_rho / rho)
+                bar.set_postfix_str(f"round {self.rounds_ + 1}, measured {'/'.join(chosen)}", refresh=False)
                 self.rounds_ += 1
                 change = float(np.abs(model.marginal(chosen) - before).sum())
                 if not last and change <= _BIAS * sigma * domain.size(chosen):
@@ -226,3 +240,59 @@ def _candidates(workload: list[tuple[Clique, float]], domain) -> dict[Clique, fl
         rs = set(r)
         weights[r] = math.fsum(w * len(rs & set(q)) for q, w in workload)
     return weights
+
+
+def _eligible(domain, cliques: list[Clique], candidates: dict[Clique, float], limit: float) -> list[Clique]:
+    """Candidates whose addition keeps the model's tables within about ``limit`` bytes.
+
+    A candidate inside a clique of the current junction tree leaves the tree
+    as it is. For the others, :class:`_ExtendedTreeSize` gives the size of a
+    valid junction tree that covers it, an upper bound on the best one, in
+    microseconds instead of a full triangulation per candidate.
+    """
+    sizer = _ExtendedTreeSize(junction_tree(domain, cliques))
+    return [c for c in candidates if sizer.nbytes_with(c) <= limit]
+
+
+class _ExtendedTreeSize:
+    """Size of a junction tree once extended to cover one more clique.
+
+    Pick for each attribute of the new clique the smallest tree clique
+    holding it, and merge the subtree spanning those cliques into one clique
+    together with the new one. Contracting a connected subtree keeps the
+    running intersection property for every old attribute, and the merged
+    clique lies in the subtree of every new attribute, so the result is a
+    valid junction tree; its size bounds the best one from above.
+    """
+
+    def __init__(self, tree):
+        self.tree = tree
+        self.domain = tree.domain
+        self.cells = [self.domain.size(c) for c in tree.cliques]
+        self.total = sum(self.cells)
+        self.sets = [frozenset(c) for c in tree.cliques]
+        parent = tree.parents()
+        self.path_to_root = {}
+        for node in range(len(tree.cliques)):
+            path = [node]
+            while path[-1] in parent:
+                path.append(parent[path[-1]])
+            self.path_to_root[node] = path
+        self.anchor = {a: tree.containing((a,)) for a in self.domain.attributes}
+        self.bytes_per_cell = tree.nbytes // max(self.total, 1)
+
+    def nbytes_with(self, clique: Clique) -> int:
+        members = frozenset(clique)
+        if any(members <= s for s in self.sets):
+            return self.total * self.bytes_per_cell
+        paths = [self.path_to_root[self.anchor[a]] for a in clique]
+        common = set(paths[0]).intersection(*paths[1:])
+        merged: set[int] = set()
+        for path in paths:
+            for node in path:
+                merged.add(node)
+                if node in common:
+                    break
+        union = members.union(*(self.sets[i] for i in merged))
+        cells = self.total - sum(self.cells[i] for i in merged) + self.domain.size(tuple(union))
+        return cells * self.bytes_per_cell
