@@ -226,6 +226,12 @@ def _noisy_max(scale: float, monotonic: bool, zcdp: bool) -> Any:
     return dp.m.make_noisy_max(*space, measure, scale=scale)
 
 
+def exponential_epsilon(rho: float) -> float:
+    """The epsilon of a zCDP-mode selection that costs ``rho``: sqrt(8 rho) (see below)."""
+    rho = _positive("rho", rho)
+    return math.sqrt(8.0 * rho)
+
+
 def exponential_charge(
     epsilon: float,
     *,

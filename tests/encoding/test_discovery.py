@@ -44,7 +44,7 @@ def test_one_row_category_is_hidden_and_five_percent_category_found_at_epsilon_o
         category_delta=CATEGORY_DELTA,
     )
     spec = result.schema["city"]
-    # "five" has 100 rows, the threshold is about 6 sigma ~ 30: missed with probability < 1e-20;
+    # sigma ~ 4.55 and the threshold is 25: "five" (100 rows) is missed with probability < 1e-50;
     # "lonely" is released with probability at most delta = 1e-7
     assert spec.categories == ("big", "five")
     assert (spec.source, spec.on_unknown) == ("dp", "other")

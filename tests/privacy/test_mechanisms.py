@@ -22,6 +22,7 @@ from dpsynth.privacy.mechanisms import (
     Neighbouring,
     count_charge,
     exponential_charge,
+    exponential_epsilon,
     exponential_select,
     gaussian_charge,
     gaussian_counts,
@@ -108,6 +109,12 @@ def test_exponential_mechanism_matches_softmax_in_zcdp_mode():
     probs /= probs.sum()
     assert _chi_square_pvalue(choices, probs) > LEVEL
     assert acc.spent.rho == pytest.approx(draws * epsilon**2 / 8)
+
+
+def test_exponential_epsilon_for_a_rho_round_trips():
+    epsilon = exponential_epsilon(0.02)
+    assert epsilon == pytest.approx(0.4)
+    assert exponential_charge(epsilon, sensitivity=3.0).rho == pytest.approx(0.02)
 
 
 def test_exponential_mechanism_monotonic_halves_the_noise():
