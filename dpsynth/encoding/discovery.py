@@ -115,7 +115,7 @@ def _candidates(spec: ColumnSpec, given: Mapping[str, Sequence[Any]]) -> np.ndar
             raise parameter_error(
                 f"candidates[{spec.name!r}]", raw, f"readable values ({exc})"
             ) from None
-        grid = np.unique(grid)
+        grid = np.unique(np.round(grid)) if spec.kind is ColumnKind.INTEGER else np.unique(grid)
     elif spec.kind is ColumnKind.DATETIME:
         grid = _seconds(default_datetime_candidates())
     else:
@@ -289,6 +289,15 @@ def _numeric_values(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
+def _ordered(values: Any) -> tuple[Any, ...]:
+    """Released categories as plain Python values, in natural order when comparable."""
+    plain = [v.item() if isinstance(v, np.generic) else v for v in values]
+    try:
+        return tuple(sorted(plain))
+    except TypeError:
+        return tuple(sorted(plain, key=lambda v: (type(v).__name__, str(v))))
+
+
 def _as_bound(spec: ColumnSpec, value: float) -> Any:
     if spec.kind is ColumnKind.DATETIME:
         return pd.Timestamp(round(value * 1e9), unit="ns").isoformat()
@@ -420,10 +429,7 @@ def discover_schema(
                 relation=rel,
                 **params,
             )
-            cats = tuple(
-                v.item() if isinstance(v, np.generic) else v
-                for v in (originals[k] for k in sorted(released))
-            )
+            cats = _ordered(originals[k] for k in released)
             schema = schema.with_column(
                 replace(spec, categories=cats, source="dp", on_unknown="other")
             )

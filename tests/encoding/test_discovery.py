@@ -195,3 +195,27 @@ def test_default_grids_are_public_constants():
     assert np.all(ints == np.round(ints)) and np.all(np.diff(ints) > 0)
     months = default_datetime_candidates()
     assert months[0] == pd.Timestamp("1900-01-01") and months[-1] == pd.Timestamp("2100-12-01")
+
+
+def test_integer_categories_come_back_as_numbers_in_order():
+    df = pd.DataFrame({"code": np.repeat([10, 9, 100], 300)})
+    acc = Accountant(PrivacyBudget.zcdp(1.0, 1e-6))
+    schema = Schema((ColumnSpec("code", "categorical"),))
+    spec = discover_schema(df, schema, accountant=acc, cost_per_column=0.5).schema["code"]
+    assert spec.categories == (9, 10, 100)
+    assert all(type(c) is int for c in spec.categories)
+
+
+def test_integer_candidates_are_rounded_to_whole_numbers():
+    df = pd.DataFrame({"n": np.arange(1000)})
+    acc = Accountant(PrivacyBudget.zcdp(4.0))
+    grid = np.linspace(-0.4, 1200.4, 400)
+    spec = discover_schema(
+        df,
+        Schema((ColumnSpec("n", "integer"),)),
+        accountant=acc,
+        cost_per_column=4.0,
+        candidates={"n": grid},
+    ).schema["n"]
+    assert isinstance(spec.lower, int) and isinstance(spec.upper, int)
+    assert 20 <= spec.lower <= 80 and 920 <= spec.upper <= 980
