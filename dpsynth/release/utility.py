@@ -790,8 +790,10 @@ def _fit_tree(X: np.ndarray, y: np.ndarray, mask: np.ndarray, seed: int) -> Any:
 
     if len(np.unique(y)) < 2:
         return DummyClassifier(strategy="prior").fit(X, y)
+    # early stopping on a seeded 10% validation split at every size: small or noisy
+    # (synthetic) training tables then stop before fitting their noise
     model = HistGradientBoostingClassifier(
-        categorical_features=mask if mask.any() else None, random_state=seed
+        categorical_features=mask if mask.any() else None, early_stopping=True, random_state=seed
     )
     return model.fit(X, y)
 
@@ -935,6 +937,7 @@ def evaluate_utility(
     epsilon: float | None = None,
     n_three_way: int = 50,
     seed: int = 0,
+    predictions: DownstreamPredictions | None = None,
 ) -> UtilityReport:
     """Measure how well ``synthetic`` reproduces ``real``.
 
@@ -961,6 +964,10 @@ def evaluate_utility(
         Number of 3-way marginals sampled (all of them if there are fewer).
     seed : int
         Seed of the 3-way sample and of the models.
+    predictions : DownstreamPredictions, optional
+        Models already fitted by :func:`fit_downstream` on this ``holdout``
+        (e.g. shared with :func:`dpsynth.release.slices.evaluate_slices`);
+        used instead of fitting them again.
 
     Returns
     -------
@@ -1002,10 +1009,11 @@ def evaluate_utility(
     )
     downstream = None
     notes = []
-    if target is not None and holdout is not None:
+    if predictions is None and target is not None and holdout is not None:
         predictions = fit_downstream(
             real, synthetic, holdout, schema, target, epsilon=epsilon, seed=seed, bins=bins
         )
+    if predictions is not None:
         downstream = downstream_result(predictions)
     else:
         notes.append("no target and holdout given: the downstream task was not run")

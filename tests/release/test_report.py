@@ -1,0 +1,243 @@
+"""Tests of dpsynth.release.report: the record, the HTML, and a real headless browser."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dpsynth.errors import ParameterError
+from dpsynth.release.report import (
+    SECTION_IDS,
+    render_report,
+    report_html,
+    schema_provenance,
+    validate_record,
+    write_report_json,
+)
+from dpsynth.release.slices import evaluate_slices
+from dpsynth.release.utility import NOT_COVERED_NOTICE, evaluate_utility, fit_downstream
+
+CHROMIUM = shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def record(adult_real, adult_shuffled, adult_holdout, schema) -> dict:
+    """A full release record with real evaluation results (a shuffled table as synthetic)."""
+    shared = fit_downstream(
+        adult_real, adult_shuffled, adult_holdout, schema, "income", epsilon=1.0, seed=0
+    )
+    utility = evaluate_utility(
+        adult_real, adult_shuffled, schema, holdout=adult_holdout, n_three_way=10,
+        predictions=shared,
+    )
+    fairness = evaluate_slices(
+        adult_real, adult_shuffled, schema, by=["sex", "race"], holdout=adult_holdout,
+        predictions=shared,
+    )
+    return {
+        "format": 1,
+        "title": "Adult <script>alert('title')</script> & co",
+        "dataset": {"id": "adult", "fingerprint": "sha256:0123abcd", "rows": len(adult_real)},
+        "method": {"name": "MST", "parameters": {"epsilon": 1.0, "delta": 1e-9, "max_cells": 10000}},
+        "guarantee": {
+            "epsilon": 1.0, "delta": 1e-9, "rho": 0.0126,
+            "neighbouring": "add or remove one row", "unit": "one row (one person)",
+        },
+        "spend": [
+            {"step": "1-way", "description": "measure every 1-way marginal", "rho": 0.0042, "sigma": 12.1},
+            {"step": "select", "description": "choose pairs <b>", "rho": 0.0042, "epsilon": 0.1},
+            {"step": "2-way", "description": "measure the chosen pairs", "rho": 0.0042, "sigma": 20.5},
+        ],
+        "schema": schema_provenance(schema),
+        "utility": utility.to_dict(),
+        "fairness": fairness.to_dict(),
+        "audit": {
+            "verdict": "no violation detected at this power",
+            "epsilon_lower_bound": 0.21, "interval": [0.21, 3.0], "confidence": 0.95,
+            "ceiling": 2.4,
+            "attacks": [
+                {"attack": "membership", "success": 0.53, "baseline": 0.5},
+                {"attack": "singling out", "success": 0.02, "baseline": 0.018},
+            ],
+            "notes": ["a bound below the claim is not evidence that the claim holds"],
+            "runs_per_world": 200,
+        },
+        "provenance": {
+            "library": "dpsynth 0.1.0", "versions": {"opendp": "0.16.0"},
+            "hashes": {"synthetic.csv": "sha256:ff00"}, "seed": 0,
+            "created": "2026-01-31T12:00:00Z",
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def page(record) -> str:
+    return report_html(record)
+
+
+@pytest.fixture(scope="module")
+def bare(record) -> dict:
+    """The record without its optional sections (renders without plots, fast)."""
+    return {k: v for k, v in record.items() if k not in ("utility", "fairness", "audit")}
+
+
+def _section(page: str, sid: str) -> str:
+    match = re.search(rf'<section id="{sid}">(.*?)</section>', page, re.S)
+    assert match, f"section {sid} missing"
+    return match.group(1)
+
+
+# -- the record ---------------------------------------------------------------------------
+def test_schema_provenance_lists_every_column(schema):
+    rows = schema_provenance(schema)
+    assert [r["column"] for r in rows] == list(schema.names)
+    assert {r["source"] for r in rows} == {"public"}
+
+
+def test_every_problem_of_a_record_is_listed(record):
+    bad = copy.deepcopy(record)
+    del bad["title"]
+    bad["schema"][0]["source"] = "guessed"
+    bad["utility"]["covered_by_dp"] = True
+    bad["guarantee"]["delta"] = 1.5
+    with pytest.raises(ParameterError) as info:
+        validate_record(bad)
+    text = str(info.value)
+    assert text.startswith("record (4 problem(s)) must be a valid release record")
+    for where in ("(record): 'title' is a required property", "schema/0/source", "utility/covered_by_dp", "guarantee/delta"):
+        assert where in text
+
+
+def test_non_strict_json_is_refused(record):
+    bad = copy.deepcopy(record)
+    bad["provenance"]["score"] = float("nan")
+    with pytest.raises(ParameterError, match="not strict JSON"):
+        validate_record(bad)
+
+
+def test_json_twin_round_trips(record, tmp_path):
+    path = tmp_path / "out" / "report.json"
+    write_report_json(record, path)
+    assert json.loads(path.read_text(encoding="utf-8")) == record
+
+
+def test_a_bad_record_writes_nothing(record, tmp_path):
+    path = tmp_path / "report.html"
+    path.write_text("previous", encoding="utf-8")
+    bad = copy.deepcopy(record)
+    bad["spend"] = "all of it"
+    with pytest.raises(ParameterError, match="spend"):
+        render_report(bad, path)
+    assert path.read_text(encoding="utf-8") == "previous"
+    assert list(tmp_path.iterdir()) == [path]
+
+
+# -- the HTML -------------------------------------------------------------------------------
+def test_every_section_is_present_in_order(page):
+    positions = [page.index(f'<section id="{sid}">') for sid in SECTION_IDS]
+    assert positions == sorted(positions)
+
+
+def test_text_is_escaped(page):
+    assert "<script" not in page
+    assert "&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt; &amp; co" in page
+    assert "choose pairs &lt;b&gt;" in page
+
+
+def test_nothing_is_loaded_from_outside(page):
+    refs = re.findall(r'(?:src|href)="([^"]*)"', page)
+    assert refs and all(r.startswith(("data:image/png;base64,", "#")) for r in refs)
+    assert "@import" not in page and "url(" not in page
+
+
+def test_guarantee_states_every_number(page):
+    g = _section(page, "guarantee")
+    for text in ("e<sup>ε</sup> = 2.72", "δ = 1e-09", "0.0126", "add or remove one row", "one row (one person)"):
+        assert text in g
+
+
+def test_spend_is_itemised_and_totalled(page, record):
+    s = _section(page, "spend")
+    assert s.count("<tr>") == 1 + len(record["spend"]) + 1  # header, steps, total
+    assert "within the guarantee" in s
+
+
+def test_overspend_is_called_out(bare):
+    over = copy.deepcopy(bare)
+    over["guarantee"]["rho"] = 0.01
+    s = _section(report_html(over), "spend")
+    assert "MORE than the guarantee" in s
+
+
+def test_data_derived_schema_is_called_out(bare):
+    leaky = copy.deepcopy(bare)
+    leaky["schema"][1]["source"] = "data"
+    s = _section(report_html(leaky), "schema")
+    assert "workclass were read from the private data without privacy" in s
+
+
+def test_evaluations_are_marked_not_covered(page):
+    for sid in ("utility", "fairness"):
+        s = _section(page, sid)
+        assert "Not covered by the privacy guarantee." in s and NOT_COVERED_NOTICE in s
+        assert "data:image/png;base64," in s
+    assert "dp_baseline" in _section(page, "utility")
+    assert "too small to judge" in _section(page, "fairness")
+
+
+def test_audit_numbers_and_attacks(page):
+    a = _section(page, "audit")
+    for text in ("no violation detected at this power", "0.21 – 3", "2.4", "singling out", "runs_per_world"):
+        assert text in a
+
+
+def test_absent_sections_say_so(bare):
+    page = report_html(bare)
+    assert "No audit was run." in _section(page, "audit")
+    assert "No utility evaluation was run." in _section(page, "utility")
+    assert "No fairness evaluation was run." in _section(page, "fairness")
+
+
+# -- a real browser -------------------------------------------------------------------------
+def _chromium(tmp_path: Path, url: str, *extra: str) -> subprocess.CompletedProcess:
+    args = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
+        "--v=0", *extra, url,
+    ]
+    return subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _console_messages(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_console_detector_sees_a_script_error(tmp_path):
+    bad = tmp_path / "bad.html"
+    bad.write_text("<!DOCTYPE html><html><body><script>no_such_function()</script></body></html>")
+    run = _chromium(tmp_path, bad.as_uri(), "--dump-dom")
+    assert any("no_such_function" in m for m in _console_messages(run.stderr))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_report_renders_in_headless_chromium(record, tmp_path):
+    html_path = tmp_path / "report.html"
+    render_report(record, html_path)
+    run = _chromium(tmp_path, html_path.as_uri(), "--dump-dom")
+    assert run.returncode == 0, run.stderr[-2000:]
+    for sid in SECTION_IDS:
+        assert f'<section id="{sid}">' in run.stdout
+    assert _console_messages(run.stderr) == []
+    shot = tmp_path / "report.png"
+    run = _chromium(tmp_path, html_path.as_uri(), f"--screenshot={shot}", "--window-size=1280,2400")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert shot.stat().st_size > 50_000  # a page of text, tables and plots, not a blank one
+    assert _console_messages(run.stderr) == []
