@@ -1,10 +1,9 @@
-"""Gower-like numeric encoding of mixed tables, fitted on the synthetic table only.
+"""Encoding of mixed tables for a Gower-like distance, fitted on the synthetic table only.
 
 The release-risk attacker sees the synthetic table and the records they target,
-so every scale and category list here comes from the synthetic table. With the
-encoding below the Manhattan (L1) distance between two rows is a Gower-like
-distance: each column contributes a number in [0, 1] (more for numeric values
-outside the synthetic range):
+so every scale and category list here comes from the synthetic table. The
+distance between two rows is a sum over columns, each contributing a number in
+[0, 1] (more for numeric values outside the synthetic range):
 
 - numeric: ``|x - y| / range``, with ``range`` taken over the synthetic
   values, plus 1 when exactly one of the two values is missing;
@@ -55,6 +54,35 @@ def numeric_values(column: pd.Series) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Encoded:
+    """Rows of a table ready for :func:`audits.disclosure.neighbours.gower_distances`.
+
+    Attributes
+    ----------
+    numeric : numpy.ndarray
+        ``(n, 2 q)`` floats: each numeric column scaled by its synthetic range,
+        then its missing indicator.
+    codes : numpy.ndarray
+        ``(n, r)`` category codes (as floats), one column per categorical column.
+    """
+
+    numeric: np.ndarray
+    codes: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.numeric)
+
+    def take(self, rows: np.ndarray) -> Encoded:
+        """The given rows, in the given order."""
+        return Encoded(self.numeric[rows], self.codes[rows])
+
+    @staticmethod
+    def concat(parts: Sequence[Encoded]) -> Encoded:
+        """Rows of ``parts`` one after the other."""
+        return Encoded(np.vstack([p.numeric for p in parts]), np.vstack([p.codes for p in parts]))
+
+
+@dataclass(frozen=True)
 class _NumericColumn:
     low: float
     span: float
@@ -62,7 +90,7 @@ class _NumericColumn:
 
 
 class GowerEncoder:
-    """Encode rows so that L1 distance is a Gower-like distance (see module docstring).
+    """Encode rows for the Gower-like distance described in the module docstring.
 
     Parameters
     ----------
@@ -77,7 +105,7 @@ class GowerEncoder:
     def __init__(self, synthetic: pd.DataFrame, columns: Sequence[str], numeric: Sequence[str]):
         self.columns = list(columns)
         self._numeric: dict[str, _NumericColumn] = {}
-        self._categories: dict[str, pd.Index] = {}
+        self._codes: dict[str, dict[str, int]] = {}
         numeric = set(numeric)
         for col in self.columns:
             if col in numeric:
@@ -91,9 +119,18 @@ class GowerEncoder:
                 # A constant column still needs a unit; 1 keeps distances in raw units.
                 self._numeric[col] = _NumericColumn(low, high - low if high > low else 1.0, fill)
             else:
-                self._categories[col] = pd.Index(pd.unique(category_labels(synthetic[col])))
+                labels = pd.unique(category_labels(synthetic[col]))
+                self._codes[col] = {label: i for i, label in enumerate(labels)}
 
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+    def _code(self, col: str, labels: np.ndarray) -> np.ndarray:
+        codes = self._codes[col]
+        unseen = [label for label in pd.unique(labels) if label not in codes]
+        # Labels absent from the synthetic table get new codes, kept for later calls, so that
+        # they differ from every synthetic label and equal labels of other real records agree.
+        codes.update({label: len(codes) + i for i, label in enumerate(unseen)})
+        return pd.Series(labels, dtype=object).map(codes).to_numpy(dtype=float)
+
+    def transform(self, frame: pd.DataFrame) -> Encoded:
         """Encode a table.
 
         Parameters
@@ -103,25 +140,20 @@ class GowerEncoder:
 
         Returns
         -------
-        numpy.ndarray
-            Float matrix with one row per row of ``frame``.
+        Encoded
+            One row per row of ``frame``.
         """
-        blocks = []
+        numeric, codes = [], []
         for col in self.columns:
             if col in self._numeric:
                 spec = self._numeric[col]
                 values = numeric_values(frame[col])
                 missing = np.isnan(values)
-                scaled = (np.where(missing, spec.fill, values) - spec.low) / spec.span
-                blocks += [scaled[:, None], missing.astype(float)[:, None]]
+                numeric += [(np.where(missing, spec.fill, values) - spec.low) / spec.span, missing]
             else:
-                labels = self._categories[col]
-                codes = labels.get_indexer(category_labels(frame[col]))
-                # Unseen labels get the extra last slot, so they differ from every synthetic label.
-                codes[codes < 0] = len(labels)
-                onehot = np.zeros((len(frame), len(labels) + 1))
-                onehot[np.arange(len(frame)), codes] = 0.5
-                blocks.append(onehot)
-        if not blocks:
-            return np.zeros((len(frame), 0))
-        return np.hstack(blocks)
+                codes.append(self._code(col, category_labels(frame[col])))
+        n = len(frame)
+        return Encoded(
+            np.column_stack(numeric).astype(float) if numeric else np.zeros((n, 0)),
+            np.column_stack(codes) if codes else np.zeros((n, 0)),
+        )

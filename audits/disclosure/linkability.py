@@ -22,10 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import pairwise_distances
 
-from audits.disclosure.encoding import GowerEncoder
-from audits.disclosure.neighbours import nearest
+from audits.disclosure.encoding import Encoded, GowerEncoder
+from audits.disclosure.neighbours import gower_distances, nearest
 from audits.disclosure.stats import RiskEstimate
 
 
@@ -71,8 +70,8 @@ _CHUNK = 512
 def _links(
     people: pd.DataFrame,
     encoders: tuple[GowerEncoder, GowerEncoder],
-    synthetic_a: np.ndarray,
-    synthetic_b: np.ndarray,
+    synthetic_a: Encoded,
+    synthetic_b: Encoded,
     n_neighbors: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
@@ -87,7 +86,7 @@ def _links(
     hit_probability = np.empty(len(people))
     for start in range(0, len(people), _CHUNK):
         rows = np.arange(start, min(start + _CHUNK, len(people)))
-        distances = pairwise_distances(synthetic_b[via[rows]], pool, metric="manhattan")
+        distances = gower_distances(synthetic_b.take(via[rows]), pool)
         own = distances[np.arange(len(rows)), rows][:, None]
         closer = (distances < own).sum(axis=1)
         tied = (distances == own).sum(axis=1)
@@ -97,8 +96,9 @@ def _links(
 
 def unique_share(people: pd.DataFrame, encoder: GowerEncoder) -> float:
     """Share of people whose B-record differs from every other one's: a perfect linker's best rate."""
-    encoded = pd.DataFrame(encoder.transform(people))
-    return float((~encoded.duplicated(keep=False)).mean())
+    encoded = encoder.transform(people)
+    table = pd.DataFrame(np.hstack([encoded.numeric, encoded.codes]))
+    return float((~table.duplicated(keep=False)).mean())
 
 
 def linkability(

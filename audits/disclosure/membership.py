@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.metrics import pairwise_distances
 
-from audits.disclosure.neighbours import nearest
+from audits.disclosure.encoding import Encoded
+from audits.disclosure.neighbours import gower_distances, nearest
 from audits.disclosure.stats import Advantage, auc_with_ci, split_advantage
 
 _CHUNK = 512
@@ -91,15 +91,18 @@ class MembershipResult:
         }
 
 
-def bandwidth(synthetic: np.ndarray) -> float:
+def bandwidth(synthetic: Encoded, rng: np.random.Generator, sample: int = 1000) -> float:
     """Kernel width: median distance from a synthetic row to its nearest distinct synthetic row.
 
     It is the scale at which the synthetic table itself resolves records, and
-    the attacker can compute it from the release alone.
+    the attacker can compute it from the release alone. The median is taken
+    over at most ``sample`` random synthetic rows.
     """
     if len(synthetic) < 2:
         return 1.0
-    distances, _ = nearest(synthetic, synthetic, min(len(synthetic) - 1, 10), exclude_self=True)
+    rows = np.sort(rng.choice(len(synthetic), min(sample, len(synthetic)), replace=False))
+    distances = gower_distances(synthetic.take(rows), synthetic)
+    distances[np.arange(len(rows)), rows] = np.inf  # a row is not its own neighbour
     # Row-wise nearest positive distance: duplicated rows use their first distinct neighbour.
     closest = np.where(distances > 0, distances, np.inf).min(axis=1)
     closest = closest[np.isfinite(closest)]
@@ -107,14 +110,14 @@ def bandwidth(synthetic: np.ndarray) -> float:
 
 
 def log_kernel_density(
-    targets: np.ndarray, rows: np.ndarray, width: float, exclude: np.ndarray | None = None
+    targets: Encoded, rows: Encoded, width: float, exclude: np.ndarray | None = None
 ) -> np.ndarray:
     """Log of the mean Laplace kernel exp(-d / width) between each target and ``rows``.
 
     Parameters
     ----------
-    targets, rows : numpy.ndarray
-        Encoded rows.
+    targets, rows : Encoded
+        Rows encoded by the same encoder.
     width : float
         Kernel width.
     exclude : numpy.ndarray, optional
@@ -127,8 +130,8 @@ def log_kernel_density(
     """
     out = np.empty(len(targets))
     for start in range(0, len(targets), _CHUNK):
-        block = -pairwise_distances(targets[start : start + _CHUNK], rows, metric="manhattan")
-        block /= width
+        chunk = np.arange(start, min(start + _CHUNK, len(targets)))
+        block = -gower_distances(targets.take(chunk), rows) / width
         count = np.full(len(block), float(len(rows)))
         if exclude is not None:
             own = exclude[start : start + _CHUNK]
@@ -141,11 +144,11 @@ def log_kernel_density(
 
 
 def membership_inference(
-    members: np.ndarray,
-    non_members: np.ndarray,
+    members: Encoded,
+    non_members: Encoded,
     non_member_rows: np.ndarray,
-    synthetic: np.ndarray,
-    holdout: np.ndarray,
+    synthetic: Encoded,
+    holdout: Encoded,
     *,
     rng: np.random.Generator,
     confidence: float,
@@ -155,14 +158,14 @@ def membership_inference(
 
     Parameters
     ----------
-    members, non_members : numpy.ndarray
-        Encoded targets (training and holdout records), at least four of each.
+    members, non_members : Encoded
+        Targets (training and holdout records), at least four of each.
     non_member_rows : numpy.ndarray
         Index in ``holdout`` of each non-member, left out of its own reference density.
-    synthetic, holdout : numpy.ndarray
-        Encoded synthetic table and whole holdout table (the reference).
+    synthetic, holdout : Encoded
+        Synthetic table and whole holdout table (the reference).
     rng : numpy.random.Generator
-        Draws the threshold-selection split.
+        Draws the rows that set the kernel width and the threshold-selection split.
     confidence : float
         Confidence of every interval.
     ci_method : {"exact", "wilson"}
@@ -172,10 +175,10 @@ def membership_inference(
     -------
     MembershipResult
     """
-    targets = np.vstack([members, non_members])
+    targets = Encoded.concat([members, non_members])
     m = len(members)
     dcr = -nearest(targets, synthetic, 1)[0][:, 0]
-    width = bandwidth(synthetic)
+    width = bandwidth(synthetic, rng)
     exclude = np.r_[np.full(m, -1), non_member_rows].astype(int)
     ratio = log_kernel_density(targets, synthetic, width) - log_kernel_density(
         targets, holdout, width, exclude

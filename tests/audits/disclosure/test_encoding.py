@@ -3,10 +3,7 @@ import pandas as pd
 import pytest
 
 from audits.disclosure.encoding import GowerEncoder, category_labels, is_numeric
-
-
-def _l1(a, b):
-    return float(np.abs(a - b).sum())
+from audits.disclosure.neighbours import gower_distances
 
 
 @pytest.fixture
@@ -20,35 +17,40 @@ def synthetic():
     )
 
 
-def test_l1_distance_is_a_gower_like_distance(synthetic):
+def test_distance_is_a_gower_like_distance(synthetic):
     enc = GowerEncoder(synthetic, ["age", "job", "flag"], ["age"])
     rows = enc.transform(synthetic)
+    d = gower_distances(rows, rows)
     # Numeric: |20 - 40| / range 40 = 0.5; categorical mismatch: 1 each.
-    assert _l1(rows[0], rows[1]) == pytest.approx(0.5 + 1 + 1)
-    assert _l1(rows[0], rows[0]) == 0.0
+    assert d[0, 1] == pytest.approx(0.5 + 1 + 1)
+    assert np.diag(d).tolist() == [0.0] * 4
     # Missing is a category of its own for categories.
     missing_job = enc.transform(pd.DataFrame({"age": [20.0], "job": [None], "flag": [True]}))
-    assert _l1(missing_job[0], rows[2]) == pytest.approx(1.0)  # only age differs: 40 / 40
+    assert gower_distances(missing_job, rows)[0, 2] == pytest.approx(1.0)  # age: 40 / 40
 
 
-def test_unseen_category_differs_from_every_synthetic_value(synthetic):
+def test_unseen_categories_differ_from_every_synthetic_value_and_from_each_other(synthetic):
     enc = GowerEncoder(synthetic, ["job"], [])
     rows = enc.transform(synthetic)
-    unseen = enc.transform(pd.DataFrame({"job": ["zzz"]}))[0]
-    assert [_l1(unseen, r) for r in rows] == [1.0, 1.0, 1.0, 1.0]
+    unseen = enc.transform(pd.DataFrame({"job": ["zzz", "yyy"]}))
+    assert gower_distances(unseen, rows).tolist() == [[1.0] * 4, [1.0] * 4]
+    assert gower_distances(unseen, unseen).tolist() == [[0.0, 1.0], [1.0, 0.0]]
+    # Codes given to unseen labels are kept for later tables.
+    again = enc.transform(pd.DataFrame({"job": ["yyy"]}))
+    assert gower_distances(again, unseen).tolist() == [[1.0, 0.0]]
 
 
 def test_numeric_missing_costs_one_plus_the_gap_to_the_median(synthetic):
     enc = GowerEncoder(synthetic, ["age"], ["age"])
-    present, missing = enc.transform(pd.DataFrame({"age": [40.0, np.nan]}))
+    rows = enc.transform(pd.DataFrame({"age": [40.0, np.nan]}))
     # Missing values sit at the synthetic median (40) with an indicator.
-    assert _l1(present, missing) == pytest.approx(1.0)
+    assert gower_distances(rows, rows)[0, 1] == pytest.approx(1.0)
 
 
 def test_constant_numeric_column_keeps_raw_units():
     enc = GowerEncoder(pd.DataFrame({"x": [3.0, 3.0]}), ["x"], ["x"])
-    a, b = enc.transform(pd.DataFrame({"x": [3.0, 5.0]}))
-    assert _l1(a, b) == pytest.approx(2.0)
+    rows = enc.transform(pd.DataFrame({"x": [3.0, 5.0]}))
+    assert gower_distances(rows, rows)[0, 1] == pytest.approx(2.0)
 
 
 def test_column_kinds_and_labels():
