@@ -526,6 +526,7 @@ def _downstream(d: Mapping[str, Any] | None, plots: Any) -> str:
             "AUC": [scores[m].get("auc") for m in models],
         }
         text += _img(plots.downstream_plot(models, metrics), "downstream accuracy and AUC per model")
+    text += _versus_dp(scores)
     if d.get("dp_epsilon") is not None:
         text += (
             f"<p>DP baseline: ε = {_e(_fmt(d['dp_epsilon']))}, public row-norm bound "
@@ -533,6 +534,22 @@ def _downstream(d: Mapping[str, Any] | None, plots: Any) -> str:
             "released.</p>"
         )
     return text
+
+
+def _versus_dp(scores: Mapping[str, Any]) -> str:
+    """One sentence: does the synthetic data beat the DP model on this task?"""
+    synth, dp = scores.get("train_synthetic"), scores.get("dp_baseline")
+    if not synth or not dp:
+        return ""
+    for key, name in (("auc", "AUC"), ("accuracy", "accuracy")):
+        x, y = synth.get(key), dp.get(key)
+        if x is not None and y is not None:
+            verdict = "better than" if x > y else "no better than"
+            return (
+                f"<p><strong>On this task the synthetic data is {verdict} a DP model trained at "
+                f"the same budget</strong> ({name} {_e(_fmt(x))} against {_e(_fmt(y))}).</p>"
+            )
+    return ""
 
 
 def _fairness(f: Mapping[str, Any] | None, plots: Any) -> str:

@@ -241,3 +241,19 @@ def test_report_renders_in_headless_chromium(record, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert shot.stat().st_size > 50_000  # a page of text, tables and plots, not a blank one
     assert _console_messages(run.stderr) == []
+
+
+@pytest.mark.parametrize(("synthetic_auc", "verdict"), [(0.7, "better than"), (0.6, "no better than")])
+def test_synthetic_is_compared_with_the_dp_model(bare, synthetic_auc, verdict):
+    rec = dict(bare)
+    rec["utility"] = {
+        "covered_by_dp": False,
+        "notice": NOT_COVERED_NOTICE,
+        "downstream": {
+            "target": "income",
+            "scores": {"train_synthetic": {"auc": synthetic_auc}, "dp_baseline": {"auc": 0.65}},
+        },
+    }
+    s = _section(report_html(rec), "utility")
+    assert f"the synthetic data is {verdict} a DP model" in s
+    assert f"AUC {synthetic_auc:g} against 0.65" in s
