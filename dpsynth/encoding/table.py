@@ -84,20 +84,20 @@ class TableEncoder:
     other_label : object
         What the "other" code of a categorical column decodes to. It must
         match no declared category and fit the column's dtype.
-    public : bool
-        Acknowledge that the columns whose categories or bounds were read
-        from the private data without DP (``source="data"``) may be treated
-        as public. Without it such a schema is refused; the release manifest
-        should record the acknowledgement.
 
     Raises
     ------
-    NonPublicSchemaError
-        If the schema holds data-derived columns and ``public`` is False.
     SchemaError
         If the schema is incomplete, or a column's dtype cannot hold what its
         codes decode to (a missing value in ``int64``, a category in the wrong
         type, a datetime bin narrower than the dtype's resolution, ...).
+
+    Notes
+    -----
+    The encoder uses whatever the schema declares. Refusing a schema read
+    from the private data without DP (``source="data"``) unless the user
+    acknowledged it is the caller's job (:meth:`Schema.require_public`), done
+    where the acknowledgement is recorded for the release.
 
     Examples
     --------
@@ -107,10 +107,9 @@ class TableEncoder:
     >>> synthetic = encoder.decode(encoded, rng=0)
     """
 
-    def __init__(self, schema: Schema, *, other_label: Any = DEFAULT_OTHER_LABEL, public: bool = False):
+    def __init__(self, schema: Schema, *, other_label: Any = DEFAULT_OTHER_LABEL):
         if not isinstance(schema, Schema):
             raise parameter_error("schema", type(schema).__name__, "a dpsynth.schema.Schema")
-        schema.require_public(public)
         incomplete = schema.incomplete_columns
         if incomplete:
             raise SchemaError(
@@ -120,7 +119,6 @@ class TableEncoder:
             )
         self.schema = schema
         self.other_label = other_label
-        self.public = public
         self._codecs = self._build({spec.name: _target(spec) for spec in schema})
 
     # -- fitting ----------------------------------------------------------------------

@@ -9,8 +9,8 @@ from dpsynth.domain import Domain
 from dpsynth.encoding import EncodedTable, TableEncoder
 from dpsynth.encoding.codec import smallest_uint
 from dpsynth.engines import NumpyEngine
-from dpsynth.errors import InputDataError, NonPublicSchemaError, ParameterError, SchemaError
-from dpsynth.schema import ColumnSpec, Schema, infer_schema
+from dpsynth.errors import InputDataError, ParameterError, SchemaError
+from dpsynth.schema import ColumnSpec, Schema
 
 from .conftest import assert_round_trip, within_bins
 
@@ -132,15 +132,6 @@ def test_incomplete_schema_is_refused_naming_the_columns():
         TableEncoder(schema)
     assert [p.column for p in err.value.problems] == ["c", "x"]
     assert "discover them with DP" in str(err.value)
-
-
-def test_schema_read_from_the_data_needs_an_acknowledgement():
-    df = pd.DataFrame({"n": [1, 2, 3]})
-    schema = infer_schema(df)
-    with pytest.raises(NonPublicSchemaError, match="public=True"):
-        TableEncoder(schema)
-    encoder = TableEncoder(schema, public=True)
-    assert encoder.public and encoder.encode(df)["n"].tolist() == [0, 1, 2]
 
 
 def test_encoder_needs_a_schema():
