@@ -35,10 +35,13 @@ def categorical_column(draw, name, n):
     values = draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n))
     if all(v is None for v in values):
         values[0] = cats[0]
+    text_only = all(isinstance(v, str) for v in pool if v is not None)
+    # pandas' text dtypes hold text only: numbers stay in object columns
+    dtype = draw(st.sampled_from(["object", "str", "string"])) if text_only else "object"
     spec = ColumnSpec(name, "categorical", categories=tuple(cats), nullable=nullable,
-                      on_unknown="other" if other else "error", dtype="object")
+                      on_unknown="other" if other else "error", dtype=dtype)
     n_other = sum(v is not None and category_key(v) not in {category_key(c) for c in cats} for v in values)
-    return pd.Series(values, dtype=object), spec, {"other": n_other}
+    return pd.Series(values, dtype=dtype), spec, {"other": n_other}
 
 
 def integer_column(draw, name, n):
@@ -81,9 +84,16 @@ def datetime_column(draw, name, n):
     upper = lower + span
     offsets = draw(st.lists(st.floats(-0.2, 1.2), min_size=n, max_size=n))
     values = pd.Series([lower + off * span for off in offsets]).astype(f"datetime64[{unit}]")
+    nullable = draw(st.booleans())
+    if nullable and n > 1:
+        values[draw(st.integers(0, n - 1))] = None
+    clipped = int(((values < lower) | (values > upper)).sum())
+    zone = draw(st.sampled_from([None, "UTC", "Asia/Kolkata"]))
+    if zone is not None:  # the same instants, shown in a time zone
+        values = values.dt.tz_localize("UTC").dt.tz_convert(zone)
     spec = ColumnSpec(name, "datetime", lower=lower.isoformat(), upper=upper.isoformat(),
-                      bins=draw(st.integers(1, 12)), dtype=f"datetime64[{unit}]")
-    return values, spec, {"clipped": int(((values < lower) | (values > upper)).sum())}
+                      bins=draw(st.integers(1, 12)), nullable=nullable, dtype=str(values.dtype))
+    return values, spec, {"clipped": clipped}
 
 
 def boolean_column(draw, name, n):
