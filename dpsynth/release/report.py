@@ -143,6 +143,9 @@ RECORD_SCHEMA: dict[str, Any] = {
     },
 }
 
+# a list of plain values longer than this is shortened in the generic rendering
+_MAX_LIST = 20
+
 # relative slack when comparing the itemised spend with the guarantee (float sums)
 _SPEND_RTOL = 1e-9
 
@@ -305,7 +308,11 @@ def _generic(value: Any, depth: int = 0) -> str:
             )
             head = "".join(f"<th>{_e(k)}</th>" for k in keys)
             return f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>"
-        return _e(", ".join(_fmt(v) for v in value)) if value else "<em>none</em>"
+        if not value:
+            return "<em>none</em>"
+        shown = ", ".join(_fmt(v) for v in value[:_MAX_LIST])
+        more = f" … ({len(value)} values)" if len(value) > _MAX_LIST else ""
+        return _e(shown + more)
     return _e(_fmt(value))
 
 

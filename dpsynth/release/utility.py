@@ -106,10 +106,8 @@ class ColumnBins:
                 (lookup.get(str(v), other) for v in text), dtype=np.int64, count=len(text)
             )
         elif kind is ColumnKind.BOOLEAN:
-            text = series.astype(object).to_numpy()
-            out = np.fromiter(
-                (int(str(v).lower() in ("true", "1")) for v in text), dtype=np.int64, count=len(text)
-            )
+            values = series.astype(object).to_numpy()
+            out = np.fromiter((_truth(v) for v in values), dtype=np.int64, count=len(values))
         else:
             assert self.edges is not None
             values = np.clip(numeric_values(series, kind), self.edges[0], self.edges[-1])
@@ -118,6 +116,16 @@ class ColumnBins:
             out = np.clip(out, 0, len(self.edges) - 2).astype(np.int64)
         out[missing] = self.missing_code
         return out
+
+
+def _truth(value: Any) -> int:
+    """1 for a true boolean value (True, 1, "true", "1"), else 0; missing values are coded apart."""
+    if isinstance(value, str):
+        return int(value.strip().lower() in ("true", "1"))
+    try:
+        return int(bool(value))
+    except (TypeError, ValueError):
+        return 0
 
 
 def numeric_values(series: pd.Series, kind: ColumnKind) -> np.ndarray:

@@ -257,3 +257,10 @@ def test_synthetic_is_compared_with_the_dp_model(bare, synthetic_auc, verdict):
     s = _section(report_html(rec), "utility")
     assert f"the synthetic data is {verdict} a DP model" in s
     assert f"AUC {synthetic_auc:g} against 0.65" in s
+
+
+def test_long_lists_in_the_audit_are_shortened(bare):
+    rec = dict(bare)
+    rec["audit"] = {"verdict": "ok", "per_record": list(range(500))}
+    a = _section(report_html(rec), "audit")
+    assert "0, 1, 2" in a and "… (500 values)" in a and "499" not in a
