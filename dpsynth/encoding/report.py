@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class OutOfDomainWarning(UserWarning):
@@ -63,6 +63,10 @@ class EncodingReport:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", MappingProxyType(dict(self.columns)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A mapping proxy does not pickle; rebuild from a plain dict.
+        return (type(self), (dict(self.columns),))
 
     @property
     def clipped(self) -> dict[str, int]:

@@ -51,6 +51,8 @@ class EncodedTable:
         Attribute -> number of codes.
     report : EncodingReport
         PRIVATE per-column counts of values clipped or mapped to "other".
+
+    ``len(table)`` is the exact number of rows: private as well.
     """
 
     columns: Mapping[str, np.ndarray]
@@ -59,6 +61,10 @@ class EncodedTable:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", MappingProxyType({a: _read_only(c) for a, c in self.columns.items()}))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A mapping proxy does not pickle; rebuild from a plain dict.
+        return (type(self), (dict(self.columns), self.domain, self.report))
 
     def __getitem__(self, attribute: str) -> np.ndarray:
         return self.columns[attribute]

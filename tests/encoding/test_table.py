@@ -1,3 +1,4 @@
+import pickle
 import time
 
 import numpy as np
@@ -210,6 +211,15 @@ def test_smallest_unsigned_dtype():
     assert smallest_uint(257) == np.uint16
     assert smallest_uint(70_000) == np.uint32
     assert smallest_uint(2**33) == np.uint64
+
+
+def test_encoder_and_encoded_table_pickle(adult, adult_encoder):
+    encoded = adult_encoder.encode(adult.head(100))
+    encoded_back = pickle.loads(pickle.dumps(encoded))
+    assert encoded_back.domain == encoded.domain and encoded_back.report.columns == encoded.report.columns
+    np.testing.assert_array_equal(encoded_back.to_array(), encoded.to_array())
+    encoder_back = pickle.loads(pickle.dumps(adult_encoder))
+    pd.testing.assert_frame_equal(encoder_back.decode(encoded, rng=1), adult_encoder.decode(encoded, rng=1))
 
 
 def test_encoded_table_to_array_uses_a_common_dtype():
