@@ -42,8 +42,10 @@ import pandas as pd
 from dpsynth._version import __version__
 from dpsynth.errors import (
     BudgetExceededError,
+    InputDataError,
     LedgerError,
     LedgerIntegrityError,
+    Problem,
     parameter_error,
 )
 from dpsynth.privacy.accountant import Accountant, Charge, PrivacyBudget, Spend
@@ -122,7 +124,18 @@ def data_fingerprint(df: pd.DataFrame) -> str:
     digest.update(json.dumps([[str(c), str(t)] for c, t in df.dtypes.items()]).encode())
     digest.update(str(len(df)).encode())
     if len(df) and df.shape[1]:
-        rows = pd.util.hash_pandas_object(df, index=False, categorize=True)
+        try:
+            rows = pd.util.hash_pandas_object(df, index=False, categorize=True)
+        except TypeError as exc:
+            raise InputDataError(
+                [
+                    Problem(
+                        None,
+                        f"the table cannot be fingerprinted ({exc})",
+                        "hold only scalar values in cells",
+                    )
+                ]
+            ) from None
         digest.update(rows.to_numpy().tobytes())
     return digest.hexdigest()
 

@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dpsynth.errors import BudgetExceededError, LedgerError, LedgerIntegrityError, ParameterError
+from dpsynth.errors import (
+    BudgetExceededError,
+    InputDataError,
+    LedgerError,
+    LedgerIntegrityError,
+    ParameterError,
+)
 from dpsynth.privacy.accountant import Accountant, Charge, PrivacyBudget, Spend
 from dpsynth.privacy.ledger import GENESIS_HASH, Ledger, data_fingerprint
 
@@ -224,3 +230,8 @@ def test_fingerprint_of_an_empty_table():
     assert data_fingerprint(pd.DataFrame({"a": np.array([], dtype=int)})) != data_fingerprint(
         pd.DataFrame({"a": np.array([], dtype=float)})
     )
+
+
+def test_fingerprint_refuses_unhashable_cells():
+    with pytest.raises(InputDataError, match="cannot be fingerprinted"):
+        data_fingerprint(pd.DataFrame({"a": [[1], [2]]}))
