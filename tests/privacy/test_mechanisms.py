@@ -8,6 +8,7 @@ runs, while a wrong scale (a factor sqrt(2) in sigma, say) fails every time.
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
 
@@ -243,3 +244,33 @@ def test_no_non_private_randomness_in_the_privacy_package():
     pattern = re.compile(r"numpy\.random|np\.random|^\s*(import random|from random )", re.M)
     for path in Path(dpsynth.privacy.__file__).parent.glob("*.py"):
         assert not pattern.search(path.read_text()), path.name
+
+
+SCALE = int(os.environ.get("DPSYNTH_TEST_SCALE", "1"))
+
+
+@pytest.mark.slow
+def test_replace_relation_noise_and_monotonic_selection_at_scale():
+    """Runs at a small size by default; DPSYNTH_TEST_SCALE multiplies the sample sizes."""
+    rho, n = 0.01, 10_000 * SCALE
+    sigma = gaussian_sigma(rho, relation=Neighbouring.REPLACE)
+    assert sigma == pytest.approx(10.0)
+    acc = _big_zcdp()
+    noise = gaussian_counts(
+        np.zeros(n, dtype=int), sigma, accountant=acc, relation="replace one row"
+    )
+    statistic = np.sum(noise.astype(float) ** 2) / sigma**2
+    low, high = stats.chi2.ppf([LEVEL / 2, 1 - LEVEL / 2], df=n)
+    assert low < statistic < high
+    assert acc.spent.rho == pytest.approx(rho)
+
+    scores, epsilon, draws = np.array([5.0, 4.0, 2.0]), 0.5, 1000 * SCALE
+    choices = np.array(
+        [
+            exponential_select(scores, epsilon, sensitivity=1.0, accountant=acc, monotonic=True)
+            for _ in range(draws)
+        ]
+    )
+    probs = np.exp(epsilon * scores)  # monotonic: exp(epsilon * score / sensitivity)
+    probs /= probs.sum()
+    assert _chi_square_pvalue(choices, probs) > LEVEL
