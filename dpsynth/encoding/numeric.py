@@ -91,7 +91,7 @@ def _integer_span(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _format(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
 class NumericCodec(ColumnCodec):
@@ -135,7 +135,18 @@ class NumericCodec(ColumnCodec):
         x = a * (1 - u) + b * u
         # Half-open bins: stay strictly below the upper edge, except in the last bin.
         top = np.where(codes == self.n_values - 1, b, np.nextafter(b, -math.inf))
-        return pd.Series(np.clip(x, a, top), dtype=float)
+        x = np.clip(x, a, top)
+        # A narrower float dtype (float32) rounds; step back inside the bin where it rounded out.
+        y = x.astype(self._float_dtype)
+        y = np.where(y < a, np.nextafter(y, np.inf, dtype=y.dtype), y)
+        y = np.where(y > top, np.nextafter(y, -np.inf, dtype=y.dtype), y)
+        return pd.Series(y)
+
+    @property
+    def _float_dtype(self) -> np.dtype:
+        """The numpy float type of the raw dtype (float64 unless it is a narrower float)."""
+        dtype = getattr(self.target.pandas_dtype, "numpy_dtype", self.target.pandas_dtype)
+        return dtype if isinstance(dtype, np.dtype) and dtype.kind == "f" else np.dtype(np.float64)
 
     def bin_edges(self) -> np.ndarray:
         """A copy of the bin edges."""

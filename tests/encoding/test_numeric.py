@@ -56,6 +56,17 @@ def test_decoded_values_stay_below_the_upper_edge_of_half_open_bins():
     assert ((out >= 0.0) & (out < 1e-300)).all()
 
 
+@pytest.mark.parametrize("dtype", ["float32", "Float32"])
+def test_narrow_float_dtypes_keep_decoded_values_inside_the_bin(dtype):
+    # a bin about 13 float32 steps wide, ending at 0.1, which float32 rounds up
+    spec = ColumnSpec("x", "continuous", bin_edges=(0.0, 0.1 - 1e-7, 0.1, 1.0), dtype=dtype)
+    encoder = encoder_for(spec)
+    codes = np.repeat(np.arange(3), 2000)
+    out = encoder.decode({"x": codes}, rng=0)["x"]
+    assert str(out.dtype) == dtype
+    np.testing.assert_array_equal(encoder.encode(out.to_frame())["x"], codes)
+
+
 def test_clipping_counts_and_moves_values_into_the_end_bins():
     spec = ColumnSpec("x", "continuous", lower=0.0, upper=10.0, bins=5)
     encoder = encoder_for(spec)
