@@ -7,7 +7,12 @@ confidence intervals. See ``docs/audits-release-risk.md``.
 """
 
 from audits.disclosure.attribute import AttributeInferenceResult
-from audits.disclosure.audit import ATTACKS, ReleaseAuditResult, run_release_audit
+from audits.disclosure.audit import (
+    ATTACKS,
+    ATTRIBUTE_METHODS,
+    ReleaseAuditResult,
+    run_release_audit,
+)
 from audits.disclosure.linkability import LinkabilityResult
 from audits.disclosure.membership import MembershipResult, MembershipScore
 from audits.disclosure.singling_out import SinglingOutResult
@@ -15,6 +20,7 @@ from audits.disclosure.stats import Advantage, Rate, RiskEstimate
 
 __all__ = [
     "ATTACKS",
+    "ATTRIBUTE_METHODS",
     "Advantage",
     "AttributeInferenceResult",
     "LinkabilityResult",

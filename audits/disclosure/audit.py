@@ -29,6 +29,7 @@ from audits.disclosure.stats import RiskEstimate, check_confidence
 from audits.errors import AuditParameterError, parameter_error
 
 ATTACKS = ("membership", "attribute_inference", "singling_out", "linkability")
+ATTRIBUTE_METHODS = ("nearest", "model")
 
 #: Fewest targets of each kind: the advantage needs two per half.
 MIN_TARGETS = 4
@@ -243,6 +244,7 @@ def run_release_audit(
     *,
     secret_columns: Sequence[str] | None = None,
     known_columns: Sequence[str] | None = None,
+    attribute_method: str = "nearest",
     link_columns: tuple[Sequence[str], Sequence[str]] | None = None,
     n_attacks: int = 500,
     predicate_columns: int = 3,
@@ -270,6 +272,9 @@ def run_release_audit(
     known_columns : sequence of str, optional
         Columns the attribute-inference attacker knows (the secret is left out
         of them). Default: every other column.
+    attribute_method : {"nearest", "model"}, default "nearest"
+        Attribute inference by a vote of the closest synthetic records, or by
+        a random forest trained on the synthetic table.
     link_columns : pair of sequences of str, optional
         The two disjoint column sets of the linkability attack. Default: the
         first half of the columns and the rest.
@@ -312,6 +317,8 @@ def run_release_audit(
     link_neighbors = _check_positive("link_neighbors", link_neighbors, 1)
     if not (isinstance(numeric_tolerance, (int, float)) and numeric_tolerance >= 0):
         raise parameter_error("numeric_tolerance", numeric_tolerance, "a number >= 0, e.g. 0.05")
+    if attribute_method not in ATTRIBUTE_METHODS:
+        raise parameter_error("attribute_method", attribute_method, f"one of {ATTRIBUTE_METHODS}")
     attacks = [attacks] if isinstance(attacks, str) else list(attacks)
     if not attacks or any(a not in ATTACKS for a in attacks):
         raise parameter_error("attacks", attacks, f"a non-empty list drawn from {ATTACKS}")
@@ -334,7 +341,7 @@ def run_release_audit(
         f[columns].reset_index(drop=True) for f in (train, holdout, synthetic)
     )
     # One stream per attack, so running fewer attacks does not change the others' draws.
-    pick, split, predicates, links = np.random.default_rng(seed).spawn(4)
+    pick, split, predicates, links, models = np.random.default_rng(seed).spawn(5)
     member_rows = pick.choice(len(train), n_targets, replace=False)
     non_member_rows = pick.choice(len(holdout), n_targets, replace=False)
     members, non_members = train.iloc[member_rows], holdout.iloc[non_member_rows]
@@ -370,6 +377,7 @@ def run_release_audit(
     if "attribute_inference" in attacks:
         settings["secret_columns"] = secrets
         settings["known_columns"] = known
+        settings["attribute_method"] = attribute_method
         found["attribute_inference"] = tuple(
             attribute_inference(
                 members,
@@ -381,6 +389,8 @@ def run_release_audit(
                 relative_tolerance=float(numeric_tolerance),
                 confidence=confidence,
                 ci_method=ci_method,
+                method=attribute_method,
+                random_state=int(models.integers(2**31 - 1)),
             )
             for secret in secrets
         )
@@ -421,4 +431,10 @@ def run_release_audit(
     return ReleaseAuditResult(notes=tuple(notes), **found)
 
 
-__all__ = ["ATTACKS", "AuditParameterError", "ReleaseAuditResult", "run_release_audit"]
+__all__ = [
+    "ATTACKS",
+    "ATTRIBUTE_METHODS",
+    "AuditParameterError",
+    "ReleaseAuditResult",
+    "run_release_audit",
+]

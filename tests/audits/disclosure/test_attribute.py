@@ -5,7 +5,7 @@ import pytest
 from audits.disclosure.attribute import attribute_inference
 
 
-def _run(train, control, synthetic, secret, numeric=(), tolerance=0.05):
+def _run(train, control, synthetic, secret, numeric=(), tolerance=0.05, method="nearest"):
     known = [c for c in synthetic.columns if c != secret]
     return attribute_inference(
         train,
@@ -17,6 +17,7 @@ def _run(train, control, synthetic, secret, numeric=(), tolerance=0.05):
         relative_tolerance=tolerance,
         confidence=0.95,
         ci_method="exact",
+        method=method,
     )
 
 
@@ -67,3 +68,30 @@ def test_missing_secrets_are_right_only_when_guessed_missing():
     assert numeric_result.cap_train == (1.0, 0.0)
     categorical = _run(targets, targets, synthetic.drop(columns="pay"), "job")
     assert categorical.cap_train == (1.0, 0.0)
+
+
+def test_model_attack_learns_a_rule_the_synthetic_table_follows():
+    rng = np.random.default_rng(4)
+
+    def table(n):
+        x = rng.random(n)
+        return pd.DataFrame(
+            {
+                "x": x,
+                "c": pd.Series(rng.choice(["u", "v"], n), dtype="str"),
+                "band": np.where(x > 0.5, "high", "low"),
+                "pay": 100.0 * x,
+            }
+        )
+
+    synthetic, targets = table(400), table(100)
+    band = _run(targets, targets, synthetic.drop(columns="pay"), "band", ["x"], method="model")
+    assert band.method == "model" and band.to_dict()["method"] == "model"
+    # Trees split x near 0.5; only targets between the synthetic values around it can miss.
+    assert band.estimate.attack.rate >= 0.97
+    # Tolerance 5% of a range near 100: a tree fit to a line is within it almost everywhere.
+    pay = _run(
+        targets, targets, synthetic.drop(columns="band"), "pay", ["x", "pay"], method="model"
+    )
+    assert pay.estimate.attack.rate >= 0.97
+    assert pay.estimate.baseline.rate < 0.2

@@ -1,6 +1,7 @@
 """End to end: a copying generator discloses everything; one blind to its input, nothing."""
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -144,6 +145,7 @@ def test_mixed_types_with_missing_values_and_string_dtypes():
         ({"link_columns": (["age"], ["age", "sex"])}, r"two disjoint column sets"),
         ({"attacks": ["dcr"]}, r"attacks \(\['dcr'\]\) must be a non-empty list drawn from"),
         ({"numeric_tolerance": -1}, r"numeric_tolerance \(-1\) must be a number >= 0"),
+        ({"attribute_method": "knn"}, r"attribute_method \('knn'\) must be one of"),
     ],
 )
 def test_bad_parameters_are_refused_with_their_name_and_value(tables, kwargs, message):
@@ -160,3 +162,52 @@ def test_tables_must_share_columns(tables):
         run_release_audit(train, holdout.iloc[:2], population)
     with pytest.raises(AuditParameterError, match=r"holdout \('list'\) must be a pandas DataFrame"):
         run_release_audit(train, [], population)
+
+
+def test_model_attack_on_a_blind_generator_holds_zero(tables):
+    train, holdout, population = tables
+    result = _audit(
+        train,
+        holdout,
+        population,
+        attacks=["attribute_inference"],
+        attribute_method="model",
+        confidence=1 - 0.05 / len(SECRETS),
+    )
+    assert result.settings["attribute_method"] == "model"
+    for attack in result.attribute_inference:
+        assert attack.method == "model"
+        assert attack.estimate.risk_ci[0] <= 0.0 <= attack.estimate.risk_ci[1]
+
+
+@pytest.mark.slow
+def test_risk_intervals_cover_zero_at_their_level_for_blind_generators(adult):
+    """Over repeated blind releases, 95% risk intervals miss 0 at most about 5% of the time.
+
+    Each interval combines two 97.5% intervals, so its miss rate is at most 5%. The
+    count of misses is compared with the 99.9% quantile of Binomial(k, 0.05). Runs 4
+    releases by default; DPSYNTH_TEST_SCALE multiplies them.
+    """
+    from scipy.stats import binom
+
+    repeats = 4 * int(os.environ.get("DPSYNTH_TEST_SCALE", "1"))
+    rng = np.random.default_rng(11)
+    misses = intervals = 0
+    for r in range(repeats):
+        order = rng.permutation(len(adult))
+        train, holdout, population = (adult.iloc[order[i * 300 : (i + 1) * 300]] for i in range(3))
+        result = run_release_audit(
+            train,
+            holdout,
+            population,
+            secret_columns=SECRETS,
+            attacks=["attribute_inference", "singling_out"],
+            n_attacks=100,
+            seed=r,
+        )
+        estimates = [a.estimate for a in result.attribute_inference]
+        estimates.append(result.singling_out.estimate)
+        for est in estimates:
+            intervals += 1
+            misses += not est.risk_ci[0] <= 0.0 <= est.risk_ci[1]
+    assert misses <= binom.ppf(0.999, intervals, 0.05)
