@@ -5,10 +5,12 @@ dpsynth. What it audits is any callable ``fit_sample(real_df) -> synthetic_df``.
 
 Mode A asks whether a mechanism keeps its differential-privacy promise
 (:func:`verify_mechanism`, with the calculators :func:`empirical_epsilon`,
-:func:`epsilon_ceiling` and :func:`runs_needed`).
+:func:`epsilon_ceiling` and :func:`runs_needed`). Mode B asks how much one
+release discloses (:func:`run_release_audit`).
 """
 
 from audits.canaries import Canary, make_canary
+from audits.disclosure import run_release_audit
 from audits.epsilon import EpsilonBound, empirical_epsilon, epsilon_ceiling, runs_needed
 from audits.errors import AuditError, AuditParameterError, AuditRunError, ResultsFileError
 from audits.game import GameResult, run_game
@@ -30,6 +32,7 @@ __all__ = [
     "evaluate_game",
     "make_canary",
     "run_game",
+    "run_release_audit",
     "runs_needed",
     "verify_mechanism",
 ]
