@@ -16,7 +16,7 @@ in the smallest unsigned dtype that holds them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -31,7 +31,7 @@ from dpsynth.encoding.numeric import NumericCodec
 from dpsynth.encoding.report import ColumnReport, EncodingReport
 from dpsynth.encoding.temporal import DatetimeCodec
 from dpsynth.errors import InputDataError, ParameterError, Problem, SchemaError, parameter_error
-from dpsynth.schema import ColumnKind, ColumnSpec, Schema, category_key
+from dpsynth.schema import ColumnKind, ColumnSpec, Schema, category_key, check_column
 
 #: the value the "other" code decodes to, unless the encoder is given another
 DEFAULT_OTHER_LABEL = "<other>"
@@ -213,6 +213,47 @@ class TableEncoder:
     def other_code(self, column: str) -> int | None:
         """The "other" code of a categorical ``column`` with ``on_unknown: other``, else None."""
         return self._codec_of(column).other_code
+
+    def code_of(self, column: str, value: Any) -> int:
+        """The code of one raw value of ``column`` (to condition on it, for example).
+
+        Unlike :meth:`encode`, a value outside the declared domain is refused
+        whatever the column's ``on_unknown`` policy: it has no code of its own.
+
+        Parameters
+        ----------
+        column : str
+            A column of the schema.
+        value : object
+            A raw value, matched as :meth:`encode` matches it (``"1"`` matches
+            the category ``1``); a missing value gives the missing code.
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        InputDataError
+            If the value is missing in a column that is not nullable, of the
+            wrong type, or outside the declared domain.
+        """
+        codec = self._codec_of(column)
+        if pd.api.types.is_scalar(value) and pd.isna(value):
+            if codec.missing_code is None:
+                raise InputDataError(
+                    [Problem(column, "a missing value has no code: the column is not nullable",
+                             "give a value, or declare the column nullable")]
+                )
+            return codec.missing_code
+        spec = codec.spec
+        strict = spec if spec.on_unknown == "error" else replace(spec, on_unknown="error")
+        series = pd.Series([value], dtype=object, name=column)
+        problems = check_column(strict, series)
+        if problems:
+            fix = f"pass a value of the column's domain: {', '.join(codec.labels)}"
+            raise InputDataError([replace(p, fix=fix) for p in problems])
+        return int(codec.encode(series).codes[0])
 
     def dtype(self, column: str) -> str:
         """The raw dtype ``column`` decodes to."""

@@ -206,6 +206,28 @@ def test_code_labels_and_bin_edges():
         encoder.code_labels("nope")
 
 
+def test_code_of_one_raw_value():
+    encoder = TableEncoder(Schema((
+        ColumnSpec("c", "categorical", categories=(1, 2), nullable=True, on_unknown="other"),
+        ColumnSpec("x", "continuous", lower=0.0, upper=1.0, bins=4),
+        ColumnSpec("t", "datetime", lower="2020-01-01", upper="2021-01-01", bins=12),
+        ColumnSpec("b", "boolean"),
+    )))
+    assert [encoder.code_of("c", v) for v in (1, "2", 2.0, None, np.nan)] == [0, 1, 1, 3, 3]
+    assert encoder.code_of("x", 0.3) == 1 and encoder.code_of("x", "1") == 3
+    assert encoder.code_of("t", "2020-12-31") == 11
+    assert encoder.code_of("b", True) == 1
+    for column, value, text in [
+        ("c", 5, "not among the declared categories"),  # even under on_unknown: other
+        ("x", 1.5, r"outside \[0.0, 1.0\].*fix: pass a value of the column's domain: \[0, 0.25\)"),
+        ("x", "abc", "not a number"),
+        ("t", "someday", "not a datetime"),
+        ("b", None, "not nullable"),
+    ]:
+        with pytest.raises(InputDataError, match=text):
+            encoder.code_of(column, value)
+
+
 def test_smallest_unsigned_dtype():
     assert smallest_uint(256) == np.uint8
     assert smallest_uint(257) == np.uint16
