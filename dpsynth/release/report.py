@@ -16,9 +16,9 @@ A JSON-compatible dict::
       "title": "Adult, MST at epsilon 1",
       "dataset": {"id": "adult", "fingerprint": "sha256:...", "rows": 32561},
       "method": {"name": "MST", "parameters": {...}},
-      "guarantee": {"epsilon": 1.0, "delta": 1e-9, "rho": 0.0198,
-                    "neighbouring": "add/remove one row",
-                    "unit": "one row (one person)"},
+      "guarantee": {"epsilon": 1.0, "delta": 1e-9, "rho": 0.0198, "mode": "zcdp",
+                    "neighbouring_relation": "add/remove one row",
+                    "privacy_unit": "one row (one person)"},
       "spend": [{"step": "measure 1-way", "description": "...", "rho": 0.0066,
                  "epsilon": null, "sigma": 12.3}, ...],
       "schema": [{"column": "age", "kind": "integer", "source": "public",
@@ -31,7 +31,12 @@ A JSON-compatible dict::
                      "ledger_entry": "..."}
     }
 
-``spend[].epsilon`` and ``spend[].sigma`` are optional; ``schema[].source`` is
+``guarantee`` has the keys of the manifest's guarantee (so it can be passed
+as it is); ``mode`` is ``"zcdp"`` (the default; the spend is counted in rho)
+or ``"pure"`` (``rho`` is null, the spend is counted in epsilon). Each
+``spend`` step needs only ``step``; ``description``, ``rho``, ``epsilon``,
+``sigma`` and ``delta`` are optional (the manifest's ``spend.steps`` fit
+as they are). ``schema[].source`` is
 ``public``, ``dp`` or ``data`` (:func:`schema_provenance` builds the list from a
 :class:`~dpsynth.schema.Schema`). ``utility`` and ``fairness`` must say
 ``"covered_by_dp": false``. ``provenance`` is rendered key by key, whatever
@@ -68,7 +73,7 @@ RECORD_FORMAT = 1
 SECTION_IDS = ("guarantee", "spend", "schema", "utility", "fairness", "audit", "provenance")
 
 _NUMBER = {"type": "number"}
-_OPTIONAL_NUMBER = {"type": ["number", "null"]}
+_OPTIONAL_NUMBER = {"type": ["number", "null"], "minimum": 0}
 _EVALUATION = {
     "type": ["object", "null"],
     "required": ["covered_by_dp"],
@@ -100,26 +105,30 @@ RECORD_SCHEMA: dict[str, Any] = {
         },
         "guarantee": {
             "type": "object",
-            "required": ["epsilon", "delta", "rho", "neighbouring", "unit"],
+            "required": ["epsilon", "delta", "rho", "neighbouring_relation", "privacy_unit"],
             "properties": {
                 "epsilon": {"type": "number", "minimum": 0},
                 "delta": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
-                "rho": {"type": "number", "minimum": 0},
-                "neighbouring": {"type": "string", "minLength": 1},
-                "unit": {"type": "string", "minLength": 1},
+                "rho": {"type": ["number", "null"], "minimum": 0},
+                "mode": {"enum": ["zcdp", "pure"]},
+                "neighbouring_relation": {"type": "string", "minLength": 1},
+                "privacy_unit": {"type": "string", "minLength": 1},
             },
+            "if": {"properties": {"mode": {"const": "pure"}}, "required": ["mode"]},
+            "else": {"properties": {"rho": {"type": "number"}}},
         },
         "spend": {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["step", "description", "rho"],
+                "required": ["step"],
                 "properties": {
                     "step": {"type": "string"},
                     "description": {"type": "string"},
-                    "rho": {"type": "number", "minimum": 0},
+                    "rho": _OPTIONAL_NUMBER,
                     "epsilon": _OPTIONAL_NUMBER,
                     "sigma": _OPTIONAL_NUMBER,
+                    "delta": _OPTIONAL_NUMBER,
                 },
             },
         },
@@ -332,24 +341,34 @@ def _header(record: Mapping[str, Any]) -> str:
     )
 
 
+def _mode(g: Mapping[str, Any]) -> str:
+    return str(g.get("mode", "zcdp" if g.get("rho") is not None else "pure"))
+
+
 def _guarantee(record: Mapping[str, Any]) -> str:
     g = record["guarantee"]
-    eps, delta, rho = float(g["epsilon"]), float(g["delta"]), float(g["rho"])
+    eps, delta = float(g["epsilon"]), float(g["delta"])
     factor = math.exp(eps) if eps < 700 else math.inf
+    if _mode(g) == "zcdp":
+        rho_row = ("rho (ρ)", g["rho"], "the same guarantee in zero-concentrated DP, the unit "
+                   "the spend is counted in")
+    else:
+        rho_row = ("rho (ρ)", "not used", "pure DP: the spend is counted in ε directly")
     inner = (
-        f'<p class="plain">Whether or not the data of any single <strong>{_e(g["unit"])}</strong> '
-        f"is in the input, the chance of producing any particular synthetic table changes by at "
-        f"most a factor of <strong>e<sup>ε</sup> = {_e(_fmt(factor, 3))}</strong>, except with a "
-        f"probability of at most <strong>δ = {_e(_fmt(delta))}</strong>. Two inputs count as "
-        f"neighbours when they differ by <strong>{_e(g['neighbouring'])}</strong>.</p>\n"
+        f'<p class="plain">Whether or not the data of any single '
+        f'<strong>{_e(g["privacy_unit"])}</strong> is in the input, the chance of producing any '
+        f"particular synthetic table changes by at most a factor of "
+        f"<strong>e<sup>ε</sup> = {_e(_fmt(factor, 3))}</strong>, except with a probability of at "
+        f"most <strong>δ = {_e(_fmt(delta))}</strong>. Two inputs count as neighbours when they "
+        f"differ by <strong>{_e(g['neighbouring_relation'])}</strong>.</p>\n"
         + _table(
             ["quantity", "value", "meaning"],
             [
                 ("epsilon (ε)", eps, "privacy loss bound; smaller is more private"),
                 ("delta (δ)", delta, "probability that the ε bound may fail"),
-                ("rho (ρ)", rho, "the same guarantee in zero-concentrated DP, the unit the spend is counted in"),
-                ("neighbouring relation", g["neighbouring"], "what 'one unit of data' changes"),
-                ("privacy unit", g["unit"], "who is protected"),
+                rho_row,
+                ("neighbouring relation", g["neighbouring_relation"], "what 'one unit of data' changes"),
+                ("privacy unit", g["privacy_unit"], "who is protected"),
             ],
         )
         + "\n<p>The guarantee covers the synthetic table and everything derived from it alone. "
@@ -361,23 +380,32 @@ def _guarantee(record: Mapping[str, Any]) -> str:
 
 def _spend(record: Mapping[str, Any]) -> str:
     spend, g = record["spend"], record["guarantee"]
-    rows = [(s["step"], s["description"], s["rho"], s.get("epsilon"), s.get("sigma")) for s in spend]
-    total = math.fsum(float(s["rho"]) for s in spend)
-    rows.append(("total", "", total, None, None))
-    budget = float(g["rho"])
+    key, sym = ("rho", "ρ") if _mode(g) == "zcdp" else ("epsilon", "ε")
+    rows = [
+        (s["step"], s.get("description", ""), s.get("rho"), s.get("epsilon"), s.get("sigma"))
+        for s in spend
+    ]
+    total = math.fsum(float(s.get(key) or 0.0) for s in spend)
+    rows.append(("total", "", total, None, None) if key == "rho" else ("total", "", None, total, None))
+    budget = float(g[key])
     if total <= budget * (1 + _SPEND_RTOL) + 1e-15:
         check = (
-            f'<p class="ok">The steps add up to ρ = {_e(_fmt(total))}, within the '
-            f"guarantee's ρ = {_e(_fmt(budget))}.</p>"
+            f'<p class="ok">The steps add up to {sym} = {_e(_fmt(total))}, within the '
+            f"guarantee's {sym} = {_e(_fmt(budget))}.</p>"
         )
     else:
         check = (
-            f'<p class="warning">The steps add up to ρ = {_e(_fmt(total))}, MORE than the '
-            f"guarantee's ρ = {_e(_fmt(budget))}: the guarantee as stated does not hold.</p>"
+            f'<p class="warning">The steps add up to {sym} = {_e(_fmt(total))}, MORE than the '
+            f"guarantee's {sym} = {_e(_fmt(budget))}: the guarantee as stated does not hold.</p>"
         )
+    unit_words = (
+        "ρ (zero-concentrated DP, which adds up across steps)"
+        if key == "rho"
+        else "ε (pure DP, which adds up across steps)"
+    )
     inner = (
-        "<p>Every use of the private data that could influence the output, each charged in ρ "
-        "(zero-concentrated DP, which adds up across steps).</p>\n"
+        f"<p>Every use of the private data that could influence the output, each charged in "
+        f"{unit_words}.</p>\n"
         + _table(["step", "description", "rho (ρ)", "epsilon (ε)", "noise sigma"], rows, cls="spend")
         + "\n"
         + check

@@ -46,8 +46,8 @@ def record(adult_real, adult_shuffled, adult_holdout, schema) -> dict:
         "dataset": {"id": "adult", "fingerprint": "sha256:0123abcd", "rows": len(adult_real)},
         "method": {"name": "MST", "parameters": {"epsilon": 1.0, "delta": 1e-9, "max_cells": 10000}},
         "guarantee": {
-            "epsilon": 1.0, "delta": 1e-9, "rho": 0.0126,
-            "neighbouring": "add or remove one row", "unit": "one row (one person)",
+            "epsilon": 1.0, "delta": 1e-9, "rho": 0.0126, "mode": "zcdp",
+            "neighbouring_relation": "add or remove one row", "privacy_unit": "one row (one person)",
         },
         "spend": [
             {"step": "1-way", "description": "measure every 1-way marginal", "rho": 0.0042, "sigma": 12.1},
@@ -173,6 +173,19 @@ def test_overspend_is_called_out(bare):
     over["guarantee"]["rho"] = 0.01
     s = _section(report_html(over), "spend")
     assert "MORE than the guarantee" in s
+
+
+def test_pure_dp_spend_is_counted_in_epsilon(bare):
+    pure = copy.deepcopy(bare)
+    pure["guarantee"].update(mode="pure", rho=None, delta=0.0)
+    pure["spend"] = [{"step": "a", "epsilon": 0.4}, {"step": "b", "epsilon": 0.6, "rho": None}]
+    validate_record(pure)
+    page = report_html(pure)
+    assert "The steps add up to ε = 1, within the guarantee's ε = 1." in _section(page, "spend")
+    assert "not used" in _section(page, "guarantee")
+    pure["guarantee"]["mode"] = "zcdp"  # zCDP needs a rho
+    with pytest.raises(ParameterError, match="guarantee/rho"):
+        validate_record(pure)
 
 
 def test_data_derived_schema_is_called_out(bare):
