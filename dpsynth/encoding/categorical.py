@@ -96,9 +96,6 @@ def _is_true(value: Any) -> bool:
 class BooleanCodec(ColumnCodec):
     """``False`` -> 0, ``True`` -> 1, plus a missing code if nullable."""
 
-    def __init__(self, spec: ColumnSpec, target: TargetDtype):
-        super().__init__(spec, target)
-
     @property
     def value_labels(self) -> tuple[str, ...]:
         """``("False", "True")``."""
