@@ -26,7 +26,7 @@ from audits.disclosure.linkability import LinkabilityResult, linkability
 from audits.disclosure.membership import MembershipResult, membership_inference
 from audits.disclosure.singling_out import SinglingOutResult, singling_out
 from audits.disclosure.stats import RiskEstimate, check_confidence
-from audits.errors import AuditParameterError, parameter_error
+from audits.errors import parameter_error
 
 ATTACKS = ("membership", "attribute_inference", "singling_out", "linkability")
 ATTRIBUTE_METHODS = ("nearest", "model")
@@ -434,7 +434,6 @@ def run_release_audit(
 __all__ = [
     "ATTACKS",
     "ATTRIBUTE_METHODS",
-    "AuditParameterError",
     "ReleaseAuditResult",
     "run_release_audit",
 ]
