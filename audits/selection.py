@@ -42,9 +42,12 @@ class Rule:
         scores = np.asarray(scores, dtype=float)
         return scores >= self.threshold if self.direction > 0 else scores <= self.threshold
 
-    def to_dict(self) -> dict[str, float | int]:
-        """JSON-serialisable fields."""
-        return asdict(self)
+    def to_dict(self) -> dict[str, float | int | None]:
+        """JSON-serialisable fields (an infinite threshold, from missing scores, becomes None)."""
+        fields = asdict(self)
+        if not np.isfinite(self.threshold):
+            fields["threshold"] = None
+        return fields
 
 
 def choose_rule(

@@ -44,7 +44,9 @@ class DensityRatio(BlackBoxAttack):
             raise parameter_error("bandwidth", bandwidth, "positive")
         self.bandwidth = bandwidth
 
-    def features(self, target, synthetic, reference):
+    def features(
+        self, target: pd.DataFrame, synthetic: pd.DataFrame, reference: pd.DataFrame | None
+    ) -> dict[str, float]:
         frames = [target, synthetic] + ([reference] if reference is not None else [])
         encoder = Encoder(frames, list(target.columns))
         point = encoder.transform(target)[0]

@@ -41,7 +41,9 @@ class DistanceToClosestRecord(BlackBoxAttack):
     def __init__(self, smoothing: float = 0.1):
         self.smoothing = smoothing
 
-    def features(self, target, synthetic, reference):
+    def features(
+        self, target: pd.DataFrame, synthetic: pd.DataFrame, reference: pd.DataFrame | None
+    ) -> dict[str, float]:
         frames = [target, synthetic] + ([reference] if reference is not None else [])
         encoder = Encoder(frames, list(target.columns))
         point = encoder.transform(target)[0]

@@ -78,7 +78,9 @@ class ExactMatch(BlackBoxAttack):
         _check_tolerance(tolerance)
         self.tolerance = tolerance
 
-    def features(self, target, synthetic, reference):
+    def features(
+        self, target: pd.DataFrame, synthetic: pd.DataFrame, reference: pd.DataFrame | None
+    ) -> dict[str, float]:
         matches = column_matches(target, synthetic, reference, self.tolerance)
         return {
             "count": float(matches.all(axis=1).sum()),
@@ -108,7 +110,9 @@ class PartialMatch(BlackBoxAttack):
         _check_tolerance(tolerance)
         self.tolerance = tolerance
 
-    def features(self, target, synthetic, reference):
+    def features(
+        self, target: pd.DataFrame, synthetic: pd.DataFrame, reference: pd.DataFrame | None
+    ) -> dict[str, float]:
         matches = column_matches(target, synthetic, reference, self.tolerance)
         shares = matches.mean(axis=0) if len(synthetic) else np.zeros(target.shape[1])
         out = {f"share[{col}]": float(s) for col, s in zip(target.columns, shares, strict=True)}
@@ -126,7 +130,9 @@ class RowCount(BlackBoxAttack):
 
     name = "row_count"
 
-    def features(self, target, synthetic, reference):
+    def features(
+        self, target: pd.DataFrame, synthetic: pd.DataFrame, reference: pd.DataFrame | None
+    ) -> dict[str, float]:
         return {"rows": float(len(synthetic))}
 
     def score_features(self, features: pd.DataFrame) -> np.ndarray:

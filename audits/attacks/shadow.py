@@ -93,7 +93,9 @@ class ShadowModel(BlackBoxAttack):
         self._target: pd.DataFrame | None = None
         self._reference: pd.DataFrame | None = None
 
-    def features(self, target, synthetic, reference):
+    def features(
+        self, target: pd.DataFrame, synthetic: pd.DataFrame, reference: pd.DataFrame | None
+    ) -> dict[str, float]:
         known = target if reference is None else pd.concat([reference, target], ignore_index=True)
         return summary_features(synthetic, known, list(target.columns))
 
@@ -178,7 +180,12 @@ class ShadowModel(BlackBoxAttack):
         self._reference = reference_df
         return self
 
-    def score(self, target_rows, synthetic_df, reference_df=None):
+    def score(
+        self,
+        target_rows: pd.DataFrame,
+        synthetic_df: pd.DataFrame,
+        reference_df: pd.DataFrame | None = None,
+    ) -> np.ndarray:
         """Membership score of the trained target against one synthetic table.
 
         Without ``reference_df`` the reference given to :meth:`train` is used, so

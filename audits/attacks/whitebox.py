@@ -70,7 +70,9 @@ class MarginalCells(WhiteBoxAttack):
 
     name = "marginal_cells"
 
-    def features(self, target, measurements, reference):
+    def features(
+        self, target: pd.DataFrame, measurements: Sequence[NoisyMarginal], reference: pd.DataFrame | None
+    ) -> dict[str, float]:
         _check_measurements(measurements)
         row = target.iloc[0]
         total, missing = 0.0, 0
@@ -97,7 +99,9 @@ class CellPresence(WhiteBoxAttack):
 
     name = "cell_presence"
 
-    def features(self, target, measurements, reference):
+    def features(
+        self, target: pd.DataFrame, measurements: Sequence[NoisyMarginal], reference: pd.DataFrame | None
+    ) -> dict[str, float]:
         _check_measurements(measurements)
         row = target.iloc[0]
         return {"present": float(sum(m.cell_key(row) in m.counts.index for m in measurements))}

@@ -35,3 +35,8 @@ def test_confusion_counts_ties_and_nan():
     scores = np.array([1.0, 0.5, np.nan, 2.0])
     labels = np.array([1, 1, 0, 0])
     assert confusion(rule, scores, labels) == (1, 1, 1, 1)
+
+
+def test_rule_from_missing_scores_serialises():
+    rule = Rule(threshold=-np.inf, direction=1, validation_epsilon=0.0, validation_advantage=0.0)
+    assert rule.to_dict()["threshold"] is None

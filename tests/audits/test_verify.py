@@ -201,7 +201,7 @@ def test_two_hundred_runs_per_world_finish_within_a_minute_on_two_workers():
 
 def test_result_is_json_serialisable_and_words_are_careful():
     result = audits.verify_mechanism(no_noise, 1.0, 1e-5, runs=40, canary=CANARY, attacks=[ExactMatch()], progress=False)
-    payload = json.loads(json.dumps(result.to_dict()))
+    payload = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert payload["verdict"] == "violation detected"
     assert payload["ceiling"] == pytest.approx(epsilon_ceiling(28, 1e-5))
     table = result.summary()
