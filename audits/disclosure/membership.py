@@ -102,8 +102,7 @@ def bandwidth(synthetic: Encoded, rng: np.random.Generator, sample: int = 1000) 
         return 1.0
     rows = np.sort(rng.choice(len(synthetic), min(sample, len(synthetic)), replace=False))
     distances = gower_distances(synthetic.take(rows), synthetic)
-    distances[np.arange(len(rows)), rows] = np.inf  # a row is not its own neighbour
-    # Row-wise nearest positive distance: duplicated rows use their first distinct neighbour.
+    # Nearest positive distance: skips the row itself and its duplicates.
     closest = np.where(distances > 0, distances, np.inf).min(axis=1)
     closest = closest[np.isfinite(closest)]
     return float(np.median(closest)) if closest.size else 1.0
@@ -138,8 +137,7 @@ def log_kernel_density(
             hit = np.flatnonzero(own >= 0)
             block[hit, own[hit]] = -np.inf
             count[hit] -= 1.0
-        with np.errstate(divide="ignore"):
-            out[start : start + _CHUNK] = logsumexp(block, axis=1) - np.log(count)
+        out[start : start + _CHUNK] = logsumexp(block, axis=1) - np.log(count)
     return out
 
 
@@ -185,8 +183,6 @@ def membership_inference(
     )
     scores = []
     for name, score in (("dcr", dcr), ("density_ratio", ratio)):
-        # An empty leave-one-out reference gives +inf; rank it above every finite score.
-        score = np.nan_to_num(score, nan=0.0, posinf=np.finfo(float).max)
         auc, auc_ci = auc_with_ci(score[:m], score[m:], confidence)
         advantage = split_advantage(score[:m], score[m:], rng, confidence, ci_method)
         scores.append(MembershipScore(name, auc, auc_ci, advantage, bool(auc_ci[0] > 0.5)))

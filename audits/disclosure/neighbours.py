@@ -38,9 +38,7 @@ def gower_distances(a: Encoded, b: Encoded) -> np.ndarray:
     return out
 
 
-def nearest(
-    queries: Encoded, rows: Encoded, k: int, *, exclude_self: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
+def nearest(queries: Encoded, rows: Encoded, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` rows closest to each query, closest first.
 
     Parameters
@@ -48,9 +46,7 @@ def nearest(
     queries, rows : Encoded
         Rows encoded by the same encoder.
     k : int
-        Neighbours wanted, at most ``len(rows)`` (``len(rows) - 1`` with ``exclude_self``).
-    exclude_self : bool, default False
-        ``queries`` is ``rows``: skip each row's own entry (not its duplicates).
+        Neighbours wanted, at most ``len(rows)``.
 
     Returns
     -------
@@ -62,8 +58,6 @@ def nearest(
     for start in range(0, len(queries), _BLOCK):
         stop = min(start + _BLOCK, len(queries))
         block = gower_distances(queries.take(np.arange(start, stop)), rows)
-        if exclude_self:
-            block[np.arange(stop - start), np.arange(start, stop)] = np.inf
         if k < block.shape[1]:
             part = np.argpartition(block, k - 1, axis=1)[:, :k]
         else:

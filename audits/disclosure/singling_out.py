@@ -165,7 +165,7 @@ def singling_out(
     categorical = ~np.array(columns.numeric)
     low[categorical], high[categorical] = -np.inf, np.inf
 
-    found: set[tuple] = set()
+    found: dict[tuple, None] = {}  # insertion-ordered, so runs are reproducible
     for _ in range(_TRIES_PER_PREDICATE * n_predicates):
         if len(found) == n_predicates:
             break
@@ -173,7 +173,7 @@ def singling_out(
         cols = rng.choice(len(columns.columns), n_columns, replace=False)
         predicate = _predicate(row, cols, low, high)
         if predicate not in found and _holds(syn, predicate).sum() == 1:
-            found.add(predicate)
+            found[predicate] = None
     if not found:
         return None
     predicates = list(found)

@@ -27,13 +27,6 @@ def test_nearest_matches_a_full_sort(monkeypatch):
     np.testing.assert_allclose(np.take_along_axis(full, indices, axis=1), distances)
 
 
-def test_exclude_self_skips_the_row_but_not_its_duplicates():
-    rows = _numeric([[0.0], [0.0], [3.0]])
-    distances, indices = nearest(rows, rows, 2, exclude_self=True)
-    assert indices[0].tolist() == [1, 2] and distances[0].tolist() == [0.0, 3.0]
-    assert indices[2].tolist() == [0, 1]
-
-
 def test_k_equal_to_the_number_of_rows_sorts_them_all():
     distances, indices = nearest(_numeric([[0.0]]), _numeric([[2.0], [0.0], [1.0]]), 3)
     assert indices[0].tolist() == [1, 2, 0] and distances[0].tolist() == [0.0, 1.0, 2.0]
