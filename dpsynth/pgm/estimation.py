@@ -37,7 +37,7 @@ LOSSES = ("l2", "l1")
 #: halvings of the step before a step is declared impossible (loss at numerical floor)
 MAX_BACKTRACKS = 50
 #: factor by which the step grows after an accepted step
-STEP_GROWTH = 2.0
+STEP_GROWTH = 1.1
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,6 +160,31 @@ class _Plan:
         return float(np.max(np.asarray(squares.sum(axis=0))))
 
 
+def _backtrack(evaluate, objective, log_partition, mus, value, grads, step, total, loss):
+    """Halve the step from a point until the new loss satisfies the acceptance bound.
+
+    Returns ``(step, log_partition, mus, value, grads)`` at the accepted point, or
+    None when no step of at least ``step / 2**MAX_BACKTRACKS`` is accepted.
+    """
+    g_dot_mu = sum(float(np.vdot(g, mu)) for g, mu in zip(grads, mus, strict=True))
+    for _ in range(MAX_BACKTRACKS):
+        new_log_partition, new_mus = evaluate(step)
+        new_value, new_grads = objective(new_mus)
+        g_dot_new = sum(float(np.vdot(g, mu)) for g, mu in zip(grads, new_mus, strict=True))
+        if loss == "l2":
+            # Relative smoothness bound; total * KL(p_new || p) comes from the log
+            # partitions since theta_new - theta = -step * grad.
+            kl_total = -step * g_dot_new - total * (new_log_partition - log_partition)
+            bound = value + (g_dot_new - g_dot_mu) + max(kl_total, 0.0) / step
+        else:
+            # The L1 loss is not smooth: ask for half the first-order decrease (Armijo).
+            bound = value + 0.5 * (g_dot_new - g_dot_mu)
+        if np.isfinite(new_value) and new_value <= bound + 1e-12 * abs(value):
+            return step, new_log_partition, new_mus, new_value, new_grads
+        step /= 2.0
+    return None
+
+
 def estimate_total(domain: Domain, measurements: Sequence[Measurement]) -> float:
     """Inverse-variance weighted estimate of the number of records, at least 1.
 
@@ -264,35 +289,35 @@ def estimate(
     for clique, factor in start.items():
         host = next(c for c in cliques if set(clique) <= set(c))
         theta[host] += factor.values.reshape([domain[a] if a in clique else 1 for a in host])
-    theta_terms = []
-    for c in cliques:
-        index = tree.containing(c)
-        theta_terms.append((index, theta[c].reshape(broadcast_shape(tree, index, c))))
-    grad_host = {}
-    for i, plan in enumerate(plans):
+    hosts = {c: tree.containing(c) for c in cliques}
+    shapes = {c: broadcast_shape(tree, hosts[c], c) for c in cliques}
+    grad_host = []
+    for plan in plans:
         host = next(c for c in cliques if set(plan.clique) <= set(c))
-        grad_host[i] = (host, [domain[a] if a in plan.clique else 1 for a in host])
+        grad_host.append((host, [domain[a] if a in plan.clique else 1 for a in host]))
     grad_shapes = [broadcast_shape(tree, p.index, p.clique) for p in plans]
     by_host: dict[int, list[int]] = {}
     for k, p in enumerate(plans):
         by_host.setdefault(p.index, []).append(k)
 
-    def evaluate(step_size: float, grads: list[np.ndarray] | None) -> tuple[float, list[np.ndarray]]:
-        terms = list(theta_terms)
+    def evaluate(
+        point: dict[Clique, np.ndarray], step_size: float, grads: list[np.ndarray] | None
+    ) -> tuple[float, list[np.ndarray]]:
+        """Log partition and measured marginals at ``point - step_size * grads``."""
+        terms = [(hosts[c], point[c].reshape(shapes[c])) for c in cliques]
         if grads is not None:
             terms += [
                 (p.index, (-step_size * g).reshape(s))
                 for p, g, s in zip(plans, grads, grad_shapes, strict=True)
             ]
-        tables, log_partition = calibrate(tree, terms)
         mus: list[np.ndarray] = [np.empty(0)] * len(plans)
-        # Tables are released as soon as their marginals are read, to bound peak memory.
-        for i, members in by_host.items():
-            prob = np.exp(tables[i] - log_partition)
-            tables[i] = np.empty(0)
-            for k in members:
-                drop = tuple(j for j, a in enumerate(tree.cliques[i]) if a not in plans[k].clique)
+
+        def read(index: int, prob: np.ndarray) -> None:
+            for k in by_host.get(index, ()):
+                drop = tuple(j for j, a in enumerate(tree.cliques[index]) if a not in plans[k].clique)
                 mus[k] = total * prob.sum(axis=drop)
+
+        _, log_partition = calibrate(tree, terms, visit=read, keep=False)
         return log_partition, mus
 
     def objective(mus: list[np.ndarray]) -> tuple[float, list[np.ndarray]]:
@@ -302,43 +327,66 @@ def estimate(
     if step is None:
         weight = sum(p.smoothness() / (p.sigma**2 if loss == "l2" else p.sigma) for p in plans)
         step = 1.0 / (total * weight)
-    log_partition, mus = evaluate(0.0, None)
+    def moved(point: dict[Clique, np.ndarray], step_size: float, grads: list[np.ndarray],
+              shift: float) -> dict[Clique, np.ndarray]:
+        out = {c: v.copy() for c, v in point.items()}
+        for (host, shape), g in zip(grad_host, grads, strict=True):
+            out[host] -= step_size * g.reshape(shape)
+        # A constant shift leaves the distribution unchanged and keeps log Z near zero,
+        # so the KL term of the bound does not lose precision.
+        out[cliques[0]] -= shift
+        return out
+
+    # Accelerated (Nesterov/FISTA) mirror descent with function-value restart: the
+    # gradient is taken at an extrapolated point y; a step that would raise the loss
+    # above the current iterate's is discarded and momentum restarts from the iterate,
+    # whose plain step the bound guarantees to lower the loss.
+    log_partition, mus = evaluate(theta, 0.0, None)
     value, grads = objective(mus)
     history = [value]
-    for iteration in range(1, max_iters + 1):
-        g_dot_mu = sum(float(np.vdot(g, mu)) for g, mu in zip(grads, mus, strict=True))
-        for _ in range(MAX_BACKTRACKS):
-            new_log_partition, new_mus = evaluate(step, grads)
-            new_value, new_grads = objective(new_mus)
-            g_dot_new = sum(float(np.vdot(g, mu)) for g, mu in zip(grads, new_mus, strict=True))
-            if loss == "l2":
-                # Relative smoothness bound; total * KL(p_new || p) comes from the log
-                # partitions since theta_new - theta = -step * grad.
-                kl_total = -step * g_dot_new - total * (new_log_partition - log_partition)
-                bound = value + (g_dot_new - g_dot_mu) + max(kl_total, 0.0) / step
-            else:
-                # The L1 loss is not smooth: ask for half the first-order decrease (Armijo).
-                bound = value + 0.5 * (g_dot_new - g_dot_mu)
-            if np.isfinite(new_value) and new_value <= bound + 1e-12 * abs(value):
-                break
-            step /= 2.0
+    previous_theta, momentum = theta, 1.0
+    at_theta = (log_partition, mus, value, grads)
+    iteration = 0
+    while iteration < max_iters:
+        next_momentum = (1.0 + np.sqrt(1.0 + 4.0 * momentum**2)) / 2.0
+        # Momentum needs a smooth loss; L1 steps are plain mirror descent.
+        beta = (momentum - 1.0) / next_momentum if loss == "l2" else 0.0
+        if beta > 0.0:
+            y = {c: theta[c] + beta * (theta[c] - previous_theta[c]) for c in cliques}
+            y_log_partition, y_mus = evaluate(y, 0.0, None)
+            y_value, y_grads = objective(y_mus)
         else:
+            y = theta
+            y_log_partition, y_mus, y_value, y_grads = at_theta
+        accepted = _backtrack(
+            lambda size, y=y, y_grads=y_grads: evaluate(y, size, y_grads), objective,
+            y_log_partition, y_mus, y_value, y_grads, step, total, loss,
+        )
+        if accepted is None:
+            if beta > 0.0:
+                momentum = 1.0
+                continue
             break
-        for (host, shape), g in zip((grad_host[i] for i in range(len(plans))), grads, strict=True):
-            theta[host] -= step * g.reshape(shape)
-        # Shifting one potential by a constant leaves the distribution unchanged and
-        # keeps log Z near zero, so the KL term above does not lose precision.
-        theta[cliques[0]] -= new_log_partition
-        log_partition, mus = 0.0, new_mus
-        previous, value, grads = value, new_value, new_grads
+        step, new_log_partition, new_mus, new_value, new_grads = accepted
+        if new_value > value and beta > 0.0:
+            momentum = 1.0
+            continue
+        previous_theta, theta = theta, moved(y, step, y_grads, new_log_partition)
+        momentum = next_momentum
+        iteration += 1
+        previous, value = value, new_value
+        at_theta = (0.0, new_mus, new_value, new_grads)
         history.append(value)
         if callback is not None:
             callback(iteration, value)
-        step *= STEP_GROWTH
+        # Non-smooth L1 steps shrink near kinks; growing faster recovers between them.
+        step *= STEP_GROWTH if loss == "l2" else 2.0
         if previous - value <= tol * abs(previous):
             break
 
-    tables, log_partition = calibrate(tree, theta_terms)
+    tables, log_partition = calibrate(
+        tree, [(hosts[c], theta[c].reshape(shapes[c])) for c in cliques]
+    )
     for table in tables:
         table -= log_partition
     potentials = CliqueVector({c: Factor(c, theta[c]) for c in cliques})

@@ -9,13 +9,12 @@ variable elimination over the smallest subtree that covers it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import networkx as nx
 import numpy as np
 
 from dpsynth.errors import ParameterError
-from dpsynth.pgm.factor import logsumexp
 from dpsynth.pgm.junction_tree import JunctionTree
 
 
@@ -25,8 +24,32 @@ def broadcast_shape(tree: JunctionTree, clique: int, attributes: Sequence[str]) 
     return tuple(tree.domain[a] if a in members else 1 for a in tree.cliques[clique])
 
 
+def _shifted_exp(table: np.ndarray) -> tuple[np.ndarray, float]:
+    """``exp(table - peak)`` and the peak (0 when the table is all ``-inf``).
+
+    One scalar shift per table: cells more than ~700 below the table's largest
+    value underflow to probability zero, which no marginal can tell apart.
+    """
+    peak = float(table.max()) if table.size else 0.0
+    if not np.isfinite(peak):
+        peak = 0.0
+    out = table - peak
+    np.exp(out, out=out)
+    return out, peak
+
+
+def _log(values: np.ndarray, peak: float) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        out = np.log(values)
+    out += peak
+    return out
+
+
 def calibrate(
-    tree: JunctionTree, contributions: Sequence[tuple[int, np.ndarray]]
+    tree: JunctionTree,
+    contributions: Sequence[tuple[int, np.ndarray]],
+    visit: Callable[[int, np.ndarray], None] | None = None,
+    keep: bool = True,
 ) -> tuple[list[np.ndarray], float]:
     """Run belief propagation; return unnormalised log-beliefs and log partition.
 
@@ -38,6 +61,13 @@ def calibrate(
         Log-potential terms: each array broadcasts onto the table of the clique
         whose index it comes with (see :func:`broadcast_shape`). Their sum is
         the clique's log-potential; cliques without a term are uniform.
+    visit : callable, optional
+        Called as ``visit(index, probabilities)`` once per clique, root first,
+        with the clique's normalised probability table (a temporary that the
+        caller may keep). This saves a second exponentiation of the beliefs.
+    keep : bool
+        If False, each log-belief is released once its children are served
+        (the returned list then holds empty arrays), to bound peak memory.
 
     Returns
     -------
@@ -51,29 +81,40 @@ def calibrate(
     tables = [np.zeros(domain.marginal_shape(c)) for c in tree.cliques]
     for index, term in contributions:
         tables[index] += term
-    messages: dict[int, np.ndarray] = {}
+    schedule = tree.schedule
+    upward: list[np.ndarray] = [np.empty(0)] * len(tree.cliques)
     # Collect: each child's table holds its potential plus all its children's messages.
-    for child, parent in tree.edges:
-        sep = tree.separator(child, parent)
-        drop = tuple(i for i, a in enumerate(tree.cliques[child]) if a not in sep)
-        message = logsumexp(tables[child], drop)
-        messages[child] = message
-        tables[parent] += message.reshape(broadcast_shape(tree, parent, sep))
-    # Distribute: the parent's table is its full belief by the time its children are reached.
-    for child, parent in reversed(tree.edges):
-        sep = tree.separator(child, parent)
-        drop = tuple(i for i, a in enumerate(tree.cliques[parent]) if a not in sep)
-        incoming = logsumexp(tables[parent], drop)
-        upward = messages[child]
-        if np.isneginf(upward).any():
-            # Where the child sent -inf its belief is -inf already; avoid -inf - -inf.
+    for step in schedule:
+        table, peak = _shifted_exp(tables[step.child])
+        message = _log(table.sum(axis=step.child_drop), peak)
+        del table
+        upward[step.child] = message
+        tables[step.parent] += message.reshape(step.parent_shape)
+    log_partition = -np.inf
+    children: dict[int, list] = {}
+    for step in schedule:
+        children.setdefault(step.parent, []).append(step)
+    # Distribute: a clique's table is its full belief by the time it is reached.
+    for index in tree.preorder:
+        table, peak = _shifted_exp(tables[index])
+        mass = float(table.sum())
+        if index == tree.root:
+            log_partition = float(_log(np.array(mass), peak))
+            if not np.isfinite(log_partition):
+                return tables, log_partition
+        for step in children.get(index, ()):
+            incoming = _log(table.sum(axis=step.parent_drop), peak)
+            message = upward[step.child]
             with np.errstate(invalid="ignore"):
-                incoming = np.where(np.isneginf(upward), -np.inf, incoming - upward)
-        else:
-            incoming -= upward
-        tables[child] += incoming.reshape(broadcast_shape(tree, child, sep))
-    root = tables[tree.root]
-    log_partition = float(logsumexp(root, range(root.ndim)))
+                # Where the child sent -inf its belief is -inf already; avoid -inf - -inf.
+                incoming = np.where(np.isneginf(message), -np.inf, incoming - message)
+            tables[step.child] += incoming.reshape(step.child_shape)
+        if visit is not None:
+            table /= mass
+            visit(index, table)
+        del table
+        if not keep:
+            tables[index] = np.empty(0)
     return tables, log_partition
 
 

@@ -34,6 +34,23 @@ DEFAULT_MAX_BYTES = 4 * 2**30
 
 
 @dataclass(frozen=True)
+class Message:
+    """One edge of the schedule: where a message comes from and goes, by axes.
+
+    ``child_drop`` are the child's axes summed out going up, ``parent_shape``
+    broadcasts the separator table onto the parent; ``parent_drop`` and
+    ``child_shape`` are the same for the way down.
+    """
+
+    child: int
+    parent: int
+    child_drop: tuple[int, ...]
+    parent_shape: tuple[int, ...]
+    parent_drop: tuple[int, ...]
+    child_shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class JunctionTree:
     """A junction tree over a domain.
 
@@ -58,6 +75,29 @@ class JunctionTree:
     edges: tuple[tuple[int, int], ...]
     root: int
     elimination_order: tuple[str, ...]
+
+    @functools.cached_property
+    def schedule(self) -> tuple[Message, ...]:
+        """The upward schedule with the axes each message sums out and lands on.
+
+        Reverse it for the downward pass.
+        """
+        out = []
+        for child, parent in self.edges:
+            sep = set(self.separator(child, parent))
+            out.append(Message(
+                child, parent,
+                tuple(i for i, a in enumerate(self.cliques[child]) if a not in sep),
+                tuple(self.domain[a] if a in sep else 1 for a in self.cliques[parent]),
+                tuple(i for i, a in enumerate(self.cliques[parent]) if a not in sep),
+                tuple(self.domain[a] if a in sep else 1 for a in self.cliques[child]),
+            ))
+        return tuple(out)
+
+    @functools.cached_property
+    def preorder(self) -> tuple[int, ...]:
+        """Cliques from the root down: each after its parent."""
+        return (self.root, *(child for child, _ in reversed(self.edges)))
 
     def separator(self, child: int, parent: int) -> Clique:
         """Attributes shared by two adjacent cliques, in domain order."""
