@@ -57,6 +57,10 @@ class ReleaseAuditResult:
     ----------
     settings : dict
         The audit's parameters and sizes (JSON-ready).
+    target_rows : dict
+        ``{"train": [...], "holdout": [...]}``: positions (as in ``iloc``) of the
+        attacked records in the tables given, in the order of every per-target
+        list (membership, CAP, linkability).
     membership : MembershipResult or None
         None when not run.
     attribute_inference : tuple of AttributeInferenceResult
@@ -70,6 +74,7 @@ class ReleaseAuditResult:
     """
 
     settings: dict
+    target_rows: dict = field(default_factory=dict)
     membership: MembershipResult | None = None
     attribute_inference: tuple[AttributeInferenceResult, ...] = ()
     singling_out: SinglingOutResult | None = None
@@ -116,6 +121,7 @@ class ReleaseAuditResult:
         """JSON-ready dictionary of the whole result."""
         return {
             "settings": self.settings,
+            "target_rows": self.target_rows,
             "membership": None if self.membership is None else self.membership.to_dict(),
             "attribute_inference": [a.to_dict() for a in self.attribute_inference],
             "singling_out": None if self.singling_out is None else self.singling_out.to_dict(),
@@ -127,6 +133,26 @@ class ReleaseAuditResult:
     def to_json(self, **kwargs) -> str:
         """The result as strict JSON (no NaN); ``kwargs`` go to :func:`json.dumps`."""
         return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
+
+    def cap_table(self) -> pd.DataFrame:
+        """Correct attribution probability of every attacked record, for every secret.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``secret, table ("train" or "holdout"), row (position in
+            that table), cap``; sort by ``cap`` to find the most exposed records.
+        """
+        frames = [
+            pd.DataFrame(
+                {"secret": a.secret, "table": table, "row": self.target_rows[table], "cap": caps}
+            )
+            for a in self.attribute_inference
+            for table, caps in (("train", a.cap_train), ("holdout", a.cap_control))
+        ]
+        if not frames:
+            return pd.DataFrame(columns=["secret", "table", "row", "cap"])
+        return pd.concat(frames, ignore_index=True)
 
     def summary(self) -> pd.DataFrame:
         """One row per reported figure.
@@ -360,7 +386,13 @@ def run_release_audit(
         "numeric_tolerance": float(numeric_tolerance),
         "seed": seed,
     }
-    found: dict = {"settings": settings}
+    found: dict = {
+        "settings": settings,
+        "target_rows": {
+            "train": [int(r) for r in member_rows],
+            "holdout": [int(r) for r in non_member_rows],
+        },
+    }
     notes = []
     if "membership" in attacks:
         encoder = GowerEncoder(synthetic, columns, numeric)

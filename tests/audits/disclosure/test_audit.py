@@ -44,7 +44,12 @@ def test_a_copying_generator_yields_maximal_risk_on_every_attack(tables):
     for est in estimates:
         assert est.attack.rate == 1.0 and est.risk == 1.0 and est.beats_baseline
         assert est.attack.ci[0] == pytest.approx(0.0125 ** (1 / est.attack.trials))
-    assert all(cap == 1.0 for a in result.attribute_inference for cap in a.cap_train)
+    caps = result.cap_table()
+    assert len(caps) == 2 * N * len(SECRETS)
+    assert (caps.loc[caps["table"] == "train", "cap"] == 1.0).all()
+    assert sorted(caps.loc[caps["table"] == "train", "row"].unique()) == sorted(
+        result.target_rows["train"]
+    )
     assert result.warnings == []
 
 
@@ -74,6 +79,7 @@ def test_result_is_json_and_summarised(tables):
     data = json.loads(result.to_json())
     assert set(data) == {
         "settings",
+        "target_rows",
         "membership",
         "attribute_inference",
         "singling_out",
@@ -83,6 +89,8 @@ def test_result_is_json_and_summarised(tables):
     }
     assert data["settings"]["n_targets"] == 40 and data["settings"]["seed"] == 3
     assert len(data["attribute_inference"][0]["cap_train"]) == 40
+    assert len(set(data["target_rows"]["holdout"])) == 40
+    assert max(data["target_rows"]["train"]) < len(train)
     summary = result.summary()
     assert list(summary["metric"]).count("risk") == len(SECRETS) + 2
     assert list(summary["metric"]).count("auc") == 2
