@@ -600,6 +600,20 @@ def _fairness(f: Mapping[str, Any] | None, plots: Any) -> str:
         f"<p><strong>{len(flagged)}</strong> of {len(slices)} subgroups flagged; "
         f"<strong>{_e(f.get('flagged_rare_classes', 0))}</strong> rare classes not preserved.</p>"
     )
+    overall = f.get("overall", {})
+    if overall:
+        parts.append(
+            "<p>The whole table, for comparison (the other columns of each grouping column):</p>"
+            + _table(
+                ["grouping column", "2-way TVD", "sampling TVD", "excess", "accuracy gap",
+                 "fidelity flag above"],
+                [
+                    (column, v.get("tvd_2way"), v.get("tvd_2way_sampling"), v.get("excess_2way"),
+                     v.get("accuracy_gap"), _fidelity_threshold(v.get("excess_2way"), rule))
+                    for column, v in overall.items()
+                ],
+            )
+        )
     if slices:
         parts.append(
             _table(
@@ -616,7 +630,7 @@ def _fairness(f: Mapping[str, Any] | None, plots: Any) -> str:
             )
         )
         figures = []
-        for column, overall in f.get("overall", {}).items():
+        for column, whole in overall.items():
             mine = [s for s in slices if s["column"] == column]
             if mine:
                 figures.append(
@@ -625,7 +639,7 @@ def _fairness(f: Mapping[str, Any] | None, plots: Any) -> str:
                             [f"{column} = {s['value']}" for s in mine],
                             [s.get("excess_2way") for s in mine],
                             ["fidelity" in s.get("flags", []) for s in mine],
-                            _fidelity_threshold(overall.get("excess_2way"), rule),
+                            _fidelity_threshold(whole.get("excess_2way"), rule),
                         ),
                         f"excess 2-way TVD per subgroup of {column}",
                     )

@@ -201,7 +201,8 @@ def test_evaluations_are_marked_not_covered(page):
         assert "Not covered by the privacy guarantee." in s and NOT_COVERED_NOTICE in s
         assert "data:image/png;base64," in s
     assert "dp_baseline" in _section(page, "utility")
-    assert "too small to judge" in _section(page, "fairness")
+    fairness = _section(page, "fairness")
+    assert "too small to judge" in fairness and "fidelity flag above" in fairness
 
 
 def test_audit_numbers_and_attacks(page):
