@@ -72,7 +72,6 @@ RECORD_FORMAT = 1
 #: ids of the report's sections, in order
 SECTION_IDS = ("guarantee", "spend", "schema", "utility", "fairness", "audit", "provenance")
 
-_NUMBER = {"type": "number"}
 _OPTIONAL_NUMBER = {"type": ["number", "null"], "minimum": 0}
 _EVALUATION = {
     "type": ["object", "null"],

@@ -335,7 +335,7 @@ def evaluate_slices(
     rule : SliceRule, optional
         Thresholds of the flags; :class:`SliceRule` defaults if None.
     seed : int
-        Seed of the downstream models.
+        Seed of the sampling-noise bootstrap and of the downstream models.
     predictions : DownstreamPredictions, optional
         Reuse the models already fitted by
         :func:`~dpsynth.release.utility.fit_downstream` (on this ``holdout``)
