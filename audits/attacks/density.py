@@ -14,15 +14,14 @@ import pandas as pd
 from sklearn.neighbors import KernelDensity
 
 from audits._encoding import Encoder
-from audits.attacks.base import BlackBoxAttack
+from audits.attacks.base import BlackBoxAttack, check_target_columns
 from audits.errors import parameter_error
 
 
-def _log_density(point: np.ndarray, rows: np.ndarray, bandwidth: float) -> float:
+def _log_density(points: np.ndarray, rows: np.ndarray, bandwidth: float) -> np.ndarray:
     if len(rows) == 0:
-        return float("-inf")
-    model = KernelDensity(bandwidth=bandwidth).fit(rows)
-    return float(model.score_samples(point[None, :])[0])
+        return np.full(len(points), -np.inf)
+    return KernelDensity(bandwidth=bandwidth).fit(rows).score_samples(points)
 
 
 class DensityRatio(BlackBoxAttack):
@@ -44,20 +43,53 @@ class DensityRatio(BlackBoxAttack):
             raise parameter_error("bandwidth", bandwidth, "positive")
         self.bandwidth = bandwidth
 
+    def log_densities(
+        self, targets: pd.DataFrame, synthetic: pd.DataFrame, reference: pd.DataFrame | None
+    ) -> dict[str, np.ndarray]:
+        """Log densities at every target row, on one encoding shared by all of them.
+
+        Parameters
+        ----------
+        targets : pandas.DataFrame
+            Records to score.
+        synthetic : pandas.DataFrame
+            The synthetic table.
+        reference : pandas.DataFrame or None
+            Data the attacker holds.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            ``log_syn`` and ``log_ref`` (0 without a reference), one entry per target.
+        """
+        frames = [targets, synthetic] + ([reference] if reference is not None else [])
+        encoder = Encoder(frames, list(targets.columns))
+        points = encoder.transform(targets)
+        log_syn = _log_density(points, encoder.transform(synthetic), self.bandwidth)
+        log_ref = (
+            _log_density(points, encoder.transform(reference), self.bandwidth)
+            if reference is not None
+            else np.zeros(len(points))
+        )
+        # Floors keep empty or far-away tables comparable instead of -inf.
+        return {"log_syn": np.maximum(log_syn, -1e6), "log_ref": np.maximum(log_ref, -1e6)}
+
     def features(
         self, target: pd.DataFrame, synthetic: pd.DataFrame, reference: pd.DataFrame | None
     ) -> dict[str, float]:
-        frames = [target, synthetic] + ([reference] if reference is not None else [])
-        encoder = Encoder(frames, list(target.columns))
-        point = encoder.transform(target)[0]
-        log_syn = _log_density(point, encoder.transform(synthetic), self.bandwidth)
-        log_ref = (
-            _log_density(point, encoder.transform(reference), self.bandwidth)
-            if reference is not None
-            else 0.0
-        )
-        # Floors keep empty or far-away tables comparable instead of -inf.
-        return {"log_syn": max(log_syn, -1e6), "log_ref": max(log_ref, -1e6)}
+        return {k: float(v[0]) for k, v in self.log_densities(target, synthetic, reference).items()}
+
+    def score(
+        self,
+        target_rows: pd.DataFrame,
+        synthetic_df: pd.DataFrame,
+        reference_df: pd.DataFrame | None = None,
+    ) -> np.ndarray:
+        """Scores of all target rows at once, on one encoding (so they can be ranked together)."""
+        check_target_columns(target_rows, synthetic_df, "synthetic_df")
+        if reference_df is not None:
+            check_target_columns(target_rows, reference_df, "reference_df")
+        return self.score_features(pd.DataFrame(self.log_densities(target_rows, synthetic_df, reference_df)))
 
     def score_features(self, features: pd.DataFrame) -> np.ndarray:
         return features["log_syn"].to_numpy(dtype=float) - features["log_ref"].to_numpy(dtype=float)

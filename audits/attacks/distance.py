@@ -14,13 +14,19 @@ import numpy as np
 import pandas as pd
 
 from audits._encoding import Encoder
-from audits.attacks.base import BlackBoxAttack
+from audits.attacks.base import BlackBoxAttack, check_target_columns
 
 
-def _nearest(point: np.ndarray, rows: np.ndarray) -> float:
+def _nearest(points: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Distance from each point to its nearest row, in blocks of a few million numbers."""
     if len(rows) == 0:
-        return float(np.sqrt(point.shape[0]))
-    return float(np.sqrt(((rows - point) ** 2).sum(axis=1).min()))
+        return np.full(len(points), np.sqrt(points.shape[1]))
+    step = max(1, 2**22 // max(rows.size, 1))
+    nearest = np.empty(len(points))
+    for start in range(0, len(points), step):
+        block = points[start : start + step]
+        nearest[start : start + step] = ((block[:, None, :] - rows[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+    return np.sqrt(nearest)
 
 
 class DistanceToClosestRecord(BlackBoxAttack):
@@ -41,19 +47,51 @@ class DistanceToClosestRecord(BlackBoxAttack):
     def __init__(self, smoothing: float = 0.1):
         self.smoothing = smoothing
 
+    def distances(
+        self, targets: pd.DataFrame, synthetic: pd.DataFrame, reference: pd.DataFrame | None
+    ) -> dict[str, np.ndarray]:
+        """Distances of every target row on one encoding shared by all of them.
+
+        Parameters
+        ----------
+        targets : pandas.DataFrame
+            Records to score.
+        synthetic : pandas.DataFrame
+            The synthetic table.
+        reference : pandas.DataFrame or None
+            Data the attacker holds.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            ``d_syn`` and ``d_ref`` (NaN without a reference), one entry per target.
+        """
+        frames = [targets, synthetic] + ([reference] if reference is not None else [])
+        encoder = Encoder(frames, list(targets.columns))
+        points = encoder.transform(targets)
+        d_ref = (
+            _nearest(points, encoder.transform(reference))
+            if reference is not None
+            else np.full(len(points), np.nan)
+        )
+        return {"d_syn": _nearest(points, encoder.transform(synthetic)), "d_ref": d_ref}
+
     def features(
         self, target: pd.DataFrame, synthetic: pd.DataFrame, reference: pd.DataFrame | None
     ) -> dict[str, float]:
-        frames = [target, synthetic] + ([reference] if reference is not None else [])
-        encoder = Encoder(frames, list(target.columns))
-        point = encoder.transform(target)[0]
-        out = {"d_syn": _nearest(point, encoder.transform(synthetic))}
-        out["d_ref"] = (
-            _nearest(point, encoder.transform(reference))
-            if reference is not None
-            else float("nan")
-        )
-        return out
+        return {k: float(v[0]) for k, v in self.distances(target, synthetic, reference).items()}
+
+    def score(
+        self,
+        target_rows: pd.DataFrame,
+        synthetic_df: pd.DataFrame,
+        reference_df: pd.DataFrame | None = None,
+    ) -> np.ndarray:
+        """Scores of all target rows at once, on one encoding (so they can be ranked together)."""
+        check_target_columns(target_rows, synthetic_df, "synthetic_df")
+        if reference_df is not None:
+            check_target_columns(target_rows, reference_df, "reference_df")
+        return self.score_features(pd.DataFrame(self.distances(target_rows, synthetic_df, reference_df)))
 
     def score_features(self, features: pd.DataFrame) -> np.ndarray:
         d_syn = features["d_syn"].to_numpy(dtype=float)

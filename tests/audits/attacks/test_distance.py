@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.spatial.distance import cdist
 
 from audits.attacks import DistanceToClosestRecord
 
@@ -31,3 +32,13 @@ def test_reference_turns_the_score_into_a_ratio():
     reference = pd.DataFrame({"c": ["b"], "v": [0.0]})
     score = DistanceToClosestRecord(smoothing=0.1).score(target, SYNTHETIC, reference)[0]
     assert score == pytest.approx(np.log((np.sqrt(2.0) + 0.1) / 0.1))
+
+
+def test_many_targets_share_one_encoding_and_match_brute_force():
+    rng = np.random.default_rng(0)
+    synthetic = pd.DataFrame({"v": rng.uniform(0, 10, 300), "w": rng.uniform(0, 1, 300)})
+    targets = pd.DataFrame({"v": rng.uniform(0, 10, 50), "w": rng.uniform(0, 1, 50)})
+    pooled = pd.concat([targets, synthetic])
+    low, span = pooled.min(), pooled.max() - pooled.min()
+    expected = cdist((targets - low) / span, (synthetic - low) / span).min(axis=1)
+    assert DistanceToClosestRecord().score(targets, synthetic) == pytest.approx(-expected)
