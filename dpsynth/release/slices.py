@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dpsynth.errors import ParameterError, parameter_error
+from dpsynth.errors import parameter_error
 from dpsynth.release.utility import (
     NOT_COVERED_NOTICE,
     ColumnBins,
@@ -352,8 +352,8 @@ def evaluate_slices(
     unknown = [c for c in by if c not in schema]
     if unknown:
         raise parameter_error("by", list(by), f"schema columns; unknown: {unknown}")
-    if (target is None) != (holdout is None) and predictions is None:
-        raise ParameterError("target and holdout must be given together for the downstream figures")
+    if target is not None and holdout is None:
+        raise parameter_error("holdout", None, "a real holdout table when a target is given")
     check_frames(schema, {"real": real, "synthetic": synthetic, "holdout": holdout})
     bins = schema_bins(schema, [real, synthetic] + ([holdout] if holdout is not None else []))
     rc, sc = encode_codes(real, bins), encode_codes(synthetic, bins)

@@ -108,7 +108,13 @@ def test_bad_arguments_are_named(adult_real, schema):
         evaluate_slices(adult_real, adult_real, schema, by=["gender"])
     with pytest.raises(ParameterError, match=r"^by \(\[\]\)"):
         evaluate_slices(adult_real, adult_real, schema, by=[])
-    with pytest.raises(ParameterError, match="together"):
+    with pytest.raises(ParameterError, match=r"^holdout \(None\) must be a real holdout"):
         evaluate_slices(adult_real, adult_real, schema, by=["sex"], target="income")
     with pytest.raises(ParameterError, match=r"^ratio \(0.5\) must be a number >= 1"):
         SliceRule(ratio=0.5)
+
+
+def test_a_holdout_without_target_gives_fidelity_only(adult_real, adult_holdout, schema):
+    r = evaluate_slices(adult_real, adult_real.copy(), schema, by=["sex"], holdout=adult_holdout)
+    assert all(s.scores is None and s.n_holdout is None for s in r.slices)
+    assert r.overall["sex"]["accuracy_gap"] is None
