@@ -256,7 +256,8 @@ def run_game(
         returns its noisy measurements, for the white-box attacks (seeded
         like ``fit_sample``).
     n_jobs : int, default 1
-        Worker processes.
+        Worker processes (forked on Linux; elsewhere spawned, which needs
+        picklable callables and attacks).
     seed : int, default 0
         Seed of the game.
     results_path : path, optional

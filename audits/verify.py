@@ -320,7 +320,9 @@ def verify_mechanism(
     validation_fraction : float, default 0.3
         Share of runs used to choose the attack and threshold.
     n_jobs : int, default 1
-        Worker processes for the game.
+        Worker processes for the game. On Linux they are forked and inherit
+        ``fit_sample`` (a closure works); elsewhere they are spawned and
+        ``fit_sample`` must be picklable (a module-level function).
     seed : int, default 0
         Seed of the game (and of the shadow model).
     results_path : path, optional
