@@ -23,6 +23,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -305,17 +306,19 @@ def run_game(
         handle = path.open("a")
         if fresh:
             handle.write(json.dumps(header) + "\n")
+    # The bar is made only when shown, after the workers are forked: tqdm starts a thread.
+    bar_context = (
+        (lambda: tqdm(total=len(tasks), desc="audit runs")) if _show_progress(progress) else nullcontext
+    )
     try:
-        with (
-            TaskPool(runner, tasks, n_jobs) as pool,
-            tqdm(total=len(tasks), disable=not _show_progress(progress), desc="audit runs") as bar,
-        ):
+        with TaskPool(runner, tasks, n_jobs) as pool, bar_context() as bar:
             for chunk in pool.results():
                 records.extend(chunk)
                 if handle is not None:
                     handle.writelines(json.dumps(r) + "\n" for r in chunk)
                     handle.flush()
-                bar.update(len(chunk))
+                if bar is not None:
+                    bar.update(len(chunk))
     finally:
         if handle is not None:
             handle.close()

@@ -87,3 +87,10 @@ def test_argument_errors():
         run_game(resample, CANARY, 2, [RowCount(), RowCount()], progress=False)
     with pytest.raises(ValueError, match=r"runs \(0\) must be a positive integer"):
         run_game(resample, CANARY, 0, ATTACKS, progress=False)
+
+
+def test_progress_bar_only_when_asked(capsys):
+    run_game(resample, CANARY, 2, ATTACKS, progress=True)
+    assert "audit runs" in capsys.readouterr().err
+    run_game(resample, CANARY, 2, ATTACKS, progress=False)
+    assert capsys.readouterr().err == ""
