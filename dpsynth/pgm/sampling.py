@@ -104,12 +104,18 @@ def _systematic(expected: np.ndarray, sizes: np.ndarray, rng: np.random.Generato
     return counts.astype(np.int64)
 
 
+def _index_dtype(cells: int) -> np.dtype:
+    """Smallest unsigned dtype for indices below ``cells`` (numpy radix-sorts 16-bit keys)."""
+    return np.dtype(np.uint16) if cells <= 2**16 else np.dtype(np.int64)
+
+
 def _draw(steps: list[_Step], d: int, rows: int, method: str, rng: np.random.Generator) -> np.ndarray:
-    out = np.empty((rows, d), dtype=CODE_DTYPE)
+    # Columns are filled one by one, so keep them column-major and transpose once at the end.
+    out = np.empty((d, rows), dtype=CODE_DTYPE)
     for step in steps:
-        new_cells = step.conditional.shape[1]
+        sep_cells, new_cells = step.conditional.shape
         if step.sep:
-            sep_index = np.ravel_multi_index(tuple(out[:, i] for i in step.sep), step.sep_shape)
+            sep_index = np.ravel_multi_index(tuple(out[i] for i in step.sep), step.sep_shape)
         else:
             sep_index = np.zeros(rows, dtype=np.int64)
         if method == "iid":
@@ -118,18 +124,23 @@ def _draw(steps: list[_Step], d: int, rows: int, method: str, rng: np.random.Gen
             codes = flat - sep_index * new_cells
             np.clip(codes, 0, new_cells - 1, out=codes)
         else:
-            group_sizes = np.bincount(sep_index, minlength=step.conditional.shape[0])
+            group_sizes = np.bincount(sep_index, minlength=sep_cells)
             counts = _systematic(step.conditional * group_sizes[:, None], group_sizes, rng)
-            values = np.repeat(np.tile(np.arange(new_cells), len(group_sizes)), counts.ravel())
-            # Rows sorted by separator value, in random order within each value.
-            order = np.argsort(sep_index + rng.random(rows), kind="stable")
+            values = np.repeat(np.tile(np.arange(new_cells), sep_cells), counts.ravel())
+            # Rows grouped by separator value, in a fresh random order within each group,
+            # so the allocation is independent of everything drawn before given the group.
+            shuffled = rng.permutation(rows)
+            keys = sep_index.astype(_index_dtype(sep_cells))[shuffled]
+            order = shuffled[np.argsort(keys, kind="stable")]
             codes = np.empty(rows, dtype=np.int64)
             codes[order] = values
         for position, column in zip(step.new, np.unravel_index(codes, step.new_shape), strict=True):
-            out[:, position] = column
+            out[position] = column
+    records = np.ascontiguousarray(out.T)
     if method != "iid":
-        rng.shuffle(out, axis=0)
-    return out
+        # Whole-row gather: far cheaper than permuting the column-major array.
+        records = records[rng.permutation(rows)]
+    return records
 
 
 def _check(model: GraphicalModel, n: int, method: str) -> None:
