@@ -7,8 +7,8 @@ a tiny public domain, released by sampling synthetic rows from it:
 * honest: Laplace noise of scale 1/epsilon on every cell of the public
   domain (L1 sensitivity 1 under add/remove), so epsilon-DP;
 * planted bugs, each claimed as epsilon = 1: categories read from the input,
-  output size equal to the input's row count, half the claimed noise, and no
-  noise at all.
+  output size equal to the input's row count, half the claimed noise, no
+  noise at all, and suppression of cells with small true counts.
 
 Expected bounds (95%, 30% of the runs for validation): a bug that makes the
 two worlds' outputs disjoint reaches the ceiling of the test runs (3.6 for
@@ -37,7 +37,7 @@ from audits.attacks import (
     PartialMatch,
     RowCount,
 )
-from audits.canaries import disagreeing, row_count_probe, unique_value
+from audits.canaries import disagreeing, repeated_target, row_count_probe, unique_value
 from audits.epsilon import epsilon_ceiling
 
 DOMAIN = {"a": ["x", "y", "z"], "b": ["p", "q"]}
@@ -110,6 +110,15 @@ def no_noise(df, seed):
     return histogram(df, seed, noise=False)
 
 
+def suppresses_small_cells(df, seed):
+    """Noisy counts, but cells whose true count is below 3 are suppressed (a k-anonymity habit)."""
+    rng = np.random.RandomState(seed)
+    counts = _cell_counts(df, DOMAIN)
+    mechanism = Laplace(epsilon=1.0, sensitivity=1, random_state=rng)
+    noisy = np.array([mechanism.randomise(c) for c in counts])
+    return _release(np.where(counts < 3, 0.0, noisy), DOMAIN, 200, rng)
+
+
 def ignores_input(df, seed):
     return _release(np.ones(len(CELLS)), DOMAIN, 50, np.random.RandomState(seed))
 
@@ -131,8 +140,9 @@ def randomized_response(df, seed):
         (size_from_input, row_count_probe(BACKGROUND), 200, [RowCount(), ExactMatch()]),
         (half_noise, CANARY, 1000, [ExactMatch()]),
         (no_noise, CANARY, 200, None),
+        (suppresses_small_cells, repeated_target(BACKGROUND, copies=3, domain=DOMAIN), 200, [ExactMatch(), PartialMatch()]),
     ],
-    ids=["categories_from_input", "size_from_input", "half_noise", "no_noise"],
+    ids=["categories_from_input", "size_from_input", "half_noise", "no_noise", "suppresses_small_cells"],
 )
 def test_planted_bugs_claimed_at_epsilon_1_are_detected(mechanism, canary, runs, attacks):
     result = audits.verify_mechanism(
