@@ -17,8 +17,8 @@ A JSON-compatible dict::
       "dataset": {"id": "adult", "fingerprint": "sha256:...", "rows": 32561},
       "method": {"name": "MST", "parameters": {...}},
       "guarantee": {"epsilon": 1.0, "delta": 1e-9, "rho": 0.0198, "mode": "zcdp",
-                    "neighbouring": "add/remove one row",
-                    "unit": "one row (one person)"},
+                    "neighbouring_relation": "add/remove one row",
+                    "privacy_unit": "one row (one person)"},
       "spend": [{"step": "measure 1-way", "description": "...", "rho": 0.0066,
                  "epsilon": null, "sigma": 12.3}, ...],
       "schema": [{"column": "age", "kind": "integer", "source": "public",
@@ -31,10 +31,10 @@ A JSON-compatible dict::
                      "ledger_entry": "..."}
     }
 
-``guarantee.neighbouring`` and ``guarantee.unit`` are the manifest's
-``neighbouring_relation`` and ``privacy_unit``; ``mode`` is ``"zcdp"`` (the
-default; the spend is counted in rho) or ``"pure"`` (``rho`` is null, the
-spend is counted in epsilon). Each
+``guarantee`` has the keys of the manifest's guarantee, so the manifest's
+section can be passed as it is; ``mode`` is ``"zcdp"`` (the default; the
+spend is counted in rho) or ``"pure"`` (``rho`` is null, the spend is counted
+in epsilon). Each
 ``spend`` step needs only ``step``; ``description``, ``rho``, ``epsilon``,
 ``sigma`` and ``delta`` are optional (the manifest's ``spend.steps`` fit
 as they are). ``schema[].source`` is
@@ -105,14 +105,14 @@ RECORD_SCHEMA: dict[str, Any] = {
         },
         "guarantee": {
             "type": "object",
-            "required": ["epsilon", "delta", "rho", "neighbouring", "unit"],
+            "required": ["epsilon", "delta", "rho", "neighbouring_relation", "privacy_unit"],
             "properties": {
                 "epsilon": {"type": "number", "minimum": 0},
                 "delta": {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
                 "rho": {"type": ["number", "null"], "minimum": 0},
                 "mode": {"enum": ["zcdp", "pure"]},
-                "neighbouring": {"type": "string", "minLength": 1},
-                "unit": {"type": "string", "minLength": 1},
+                "neighbouring_relation": {"type": "string", "minLength": 1},
+                "privacy_unit": {"type": "string", "minLength": 1},
             },
             "if": {"properties": {"mode": {"const": "pure"}}, "required": ["mode"]},
             "else": {"properties": {"rho": {"type": "number"}}},
@@ -356,19 +356,19 @@ def _guarantee(record: Mapping[str, Any]) -> str:
         rho_row = ("rho (ρ)", "not used", "pure DP: the spend is counted in ε directly")
     inner = (
         f'<p class="plain">Whether or not the data of any single '
-        f'<strong>{_e(g["unit"])}</strong> is in the input, the chance of producing any '
+        f'<strong>{_e(g["privacy_unit"])}</strong> is in the input, the chance of producing any '
         f"particular synthetic table changes by at most a factor of "
         f"<strong>e<sup>ε</sup> = {_e(_fmt(factor, 3))}</strong>, except with a probability of at "
         f"most <strong>δ = {_e(_fmt(delta))}</strong>. Two inputs count as neighbours when they "
-        f"differ by <strong>{_e(g['neighbouring'])}</strong>.</p>\n"
+        f"differ by <strong>{_e(g['neighbouring_relation'])}</strong>.</p>\n"
         + _table(
             ["quantity", "value", "meaning"],
             [
                 ("epsilon (ε)", eps, "privacy loss bound; smaller is more private"),
                 ("delta (δ)", delta, "probability that the ε bound may fail"),
                 rho_row,
-                ("neighbouring relation", g["neighbouring"], "what 'one unit of data' changes"),
-                ("privacy unit", g["unit"], "who is protected"),
+                ("neighbouring relation", g["neighbouring_relation"], "what 'one unit of data' changes"),
+                ("privacy unit", g["privacy_unit"], "who is protected"),
             ],
         )
         + "\n<p>The guarantee covers the synthetic table and everything derived from it alone. "

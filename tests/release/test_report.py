@@ -47,7 +47,7 @@ def record(adult_real, adult_shuffled, adult_holdout, schema) -> dict:
         "method": {"name": "MST", "parameters": {"epsilon": 1.0, "delta": 1e-9, "max_cells": 10000}},
         "guarantee": {
             "epsilon": 1.0, "delta": 1e-9, "rho": 0.0126, "mode": "zcdp",
-            "neighbouring": "add or remove one row", "unit": "one row (one person)",
+            "neighbouring_relation": "add or remove one row", "privacy_unit": "one row (one person)",
         },
         "spend": [
             {"step": "1-way", "description": "measure every 1-way marginal", "rho": 0.0042, "sigma": 12.1},
