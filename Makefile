@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 venv: $(STAMP)
 
 demo: $(STAMP)
+	rm -rf out
 	$(VENV)/bin/dpsynth demo --out out
 
 lint: $(STAMP)

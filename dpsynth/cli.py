@@ -11,10 +11,12 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dpsynth._version import __version__
+from dpsynth.cli_budget import add_budget_commands
 from dpsynth.errors import DPSynthError
 from dpsynth.io import read_table, write_text_atomic
 
@@ -144,12 +146,114 @@ def _add_synthesize(sub: argparse._SubParsersAction) -> None:
 
 
 # ---------------------------------------------------------------------------------------
+# dpsynth release / verify
+# ---------------------------------------------------------------------------------------
+def _progress(message: str) -> None:
+    print(f"dpsynth: {message}", file=sys.stderr)
+
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    from dpsynth.release.job import ReleaseRequest, run_release
+    from dpsynth.schema import Schema
+
+    if args.workload and args.method != "aim":
+        from dpsynth.errors import ParameterError
+
+        raise ParameterError(f"--workload applies to --method aim, not {args.method}; drop it or use aim")
+    request = ReleaseRequest(
+        data=args.data,
+        dataset_id=args.dataset_id,
+        ledger=args.ledger,
+        out=args.out,
+        epsilon=args.epsilon,
+        delta=args.delta,
+        method=args.method,
+        schema=Schema.from_json(args.schema) if args.schema else None,
+        public=args.public,
+        holdout=args.holdout,
+        target=args.target,
+        slices=tuple(c.strip() for c in args.slices.split(",") if c.strip()) if args.slices else (),
+        audit=args.audit,
+        rows=args.rows,
+        seed=args.seed,
+        workload=parse_workload(args.workload) if args.workload else None,
+        n_jobs=args.jobs,
+    )
+    result = run_release(request, progress=None if args.quiet else _progress)
+    print(json.dumps({"out": str(result.out), "ledger_entry": result.entry_id, "spent": result.spent,
+                      "audit_verdict": result.audit_verdict, "files": sorted(result.files)}, indent=2))
+    return EXIT_OK
+
+
+def _add_release(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "release",
+        help="the main job: synthesize, audit, evaluate, write manifest and report, charge the ledger",
+        description="Certify one release: budget check in the ledger, synthesis, audit, utility, "
+        "manifest and HTML report. Nothing is written under --out and nothing is charged if it fails.",
+    )
+    p.add_argument("data", help="CSV or Parquet file")
+    p.add_argument("--dataset-id", required=True, help="the dataset's name in the ledger")
+    p.add_argument("--ledger", required=True, help="ledger file (see dpsynth budget init)")
+    p.add_argument("--out", required=True, help="output folder (must not hold a release)")
+    p.add_argument("--epsilon", type=float, default=1.0, help="privacy budget epsilon (default 1)")
+    p.add_argument("--delta", type=float, default=1e-9, help="privacy budget delta (default 1e-9)")
+    p.add_argument("--method", choices=METHODS, default="mst", help="synthesizer (default mst)")
+    p.add_argument("--schema", help="JSON schema of what is public about each column")
+    p.add_argument("--public", action="store_true", help="acknowledge a schema read from the data")
+    p.add_argument("--holdout", help="real rows NOT used for training, for the risk audit and downstream task")
+    p.add_argument("--target", help="column predicted by the downstream task (needs --holdout)")
+    p.add_argument("--slices", help="comma-separated columns for per-subgroup figures")
+    p.add_argument("--audit", choices=("none", "quick", "full"), default="quick", help="audit profile")
+    p.add_argument("--workload", help='AIM workload: JSON file of column lists, or "a,b,c;d,e"')
+    p.add_argument("--rows", type=int, help="number of synthetic rows")
+    p.add_argument("--seed", type=int, default=0, help="seed of the non-private randomness")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes for the audit")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=_cmd_release)
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from dpsynth.privacy.accountant import epsilon_of_rho
+    from dpsynth.release.manifest import ManifestError, load_manifest, verify_manifest
+
+    manifest = load_manifest(args.manifest)
+    ledger_has_entry = None
+    if args.ledger:
+        from dpsynth.privacy.ledger import Ledger
+
+        if not Path(args.ledger).exists():
+            raise ManifestError(f"ledger {args.ledger!r} does not exist")
+        ledger_has_entry = Ledger(args.ledger).has_entry
+    problems = verify_manifest(
+        manifest, args.data, ledger_has_entry=ledger_has_entry, epsilon_of_rho=epsilon_of_rho
+    )
+    if problems:
+        raise ManifestError("verification FAILED:\n" + "\n".join(f"  - {p}" for p in problems))
+    checked = ["schema", "spend adds up", "epsilon matches rho"]
+    if args.data:
+        checked.append("data hash")
+    if ledger_has_entry:
+        checked.append("ledger entry")
+    print(f"verified {args.manifest}: {', '.join(checked)}")
+    return EXIT_OK
+
+
+def _add_verify(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("verify", help="check a release against its manifest")
+    p.add_argument("manifest", help="manifest.json of the release")
+    p.add_argument("--data", help="the released synthetic file; its hash must match")
+    p.add_argument("--ledger", help="the ledger; it must hold the release's entry")
+    p.set_defaults(func=_cmd_verify)
+
+
+# ---------------------------------------------------------------------------------------
 # dpsynth demo
 # ---------------------------------------------------------------------------------------
 def _cmd_demo(args: argparse.Namespace) -> int:
     from dpsynth.demo import run_demo
 
-    summary = run_demo(Path(args.out))
+    summary = run_demo(Path(args.out), audit=args.audit, progress=_progress)
     print(json.dumps(summary, indent=2))
     return EXIT_OK
 
@@ -157,6 +261,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser("demo", help="run the main job on the built-in Adult dataset")
     demo.add_argument("--out", default="out", help="output directory (default: out)")
+    demo.add_argument("--audit", choices=("none", "quick", "full"), default="quick", help="audit profile")
     demo.set_defaults(func=_cmd_demo)
 
 
@@ -166,6 +271,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 _COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_schema,
     _add_synthesize,
+    _add_release,
+    _add_verify,
+    add_budget_commands,
     _add_demo,
 )
 
@@ -183,8 +291,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"dpsynth: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
+    warnings.showwarning = _show_warning
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -34,6 +34,7 @@ import pandas as pd
 from dpsynth._version import __version__
 from dpsynth.domain import Domain
 from dpsynth.encoding import TableEncoder
+from dpsynth.encoding.discovery import discover_schema
 from dpsynth.engines import CountingEngine, NumpyEngine
 from dpsynth.errors import (
     InputDataError,
@@ -45,8 +46,8 @@ from dpsynth.errors import (
 from dpsynth.pgm import GraphicalModel, Measurement, estimate, sample
 from dpsynth.pgm.factor import CliqueVector
 from dpsynth.privacy import mechanisms
-from dpsynth.privacy.accountant import Accountant, PrivacyBudget
-from dpsynth.schema import Schema, infer_schema
+from dpsynth.privacy.accountant import Accountant, PrivacyBudget, Spend
+from dpsynth.schema import ColumnKind, Schema, infer_schema
 from dpsynth.synthesizers.compression import CompressedCounts, DomainCompression
 
 SAVE_FORMAT = 1
@@ -180,7 +181,8 @@ class Synthesizer(ABC):
         names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
         return {n: getattr(self, n) for n in names}
 
-    def _check_params(self) -> None:
+    def check_params(self) -> None:
+        """Raise :class:`ParameterError` listing every bad constructor parameter."""
         problems = []
         if not _positive_finite(self.epsilon):
             problems.append(parameter_error("epsilon", self.epsilon, "a positive finite number"))
@@ -227,7 +229,7 @@ class Synthesizer(ABC):
         ParameterError, InputDataError, SchemaError
             Before any privacy budget is spent.
         """
-        self._check_params()
+        self.check_params()
         schema = self._prepare_schema(df, schema)
         self._check_schema(schema)
         budget = PrivacyBudget.approx(float(self.epsilon), float(self.delta))
@@ -235,9 +237,7 @@ class Synthesizer(ABC):
         rng = np.random.default_rng(self.random_state)
 
         if schema.incomplete_columns:
-            from dpsynth.encoding.discovery import discover_schema
-
-            schema = discover_schema(df, schema, accountant, fraction=float(self.discovery_fraction))
+            schema = self._discover(df, schema, accountant)
         encoder = TableEncoder(schema)
         encoded = encoder.encode(df)
         engine = NumpyEngine(encoded.columns, encoded.domain)
@@ -251,7 +251,27 @@ class Synthesizer(ABC):
         self.compression_ = compression
         self.measurements_ = list(session.measurements)
         self.privacy_report_ = accountant.report()
+        self.spent_ = accountant.spent
         return self
+
+    def _discover(self, df: pd.DataFrame, schema: Schema, accountant: Accountant) -> Schema:
+        """Complete the schema with DP: ``discovery_fraction`` of rho and of delta, split per column.
+
+        The thresholded histograms of categorical columns need a delta of
+        their own (the chance that a value held by one row is released); they
+        share ``discovery_fraction`` of the budget's delta.
+        """
+        incomplete = schema.incomplete_columns
+        fraction = float(self.discovery_fraction)
+        categorical = [n for n in incomplete if schema[n].kind is ColumnKind.CATEGORICAL]
+        result = discover_schema(
+            df,
+            schema,
+            accountant=accountant,
+            cost_per_column=fraction * accountant.budget.rho / len(incomplete),
+            category_delta=fraction * float(self.delta) / max(1, len(categorical)),
+        )
+        return result.schema
 
     def _prepare_schema(self, df: pd.DataFrame, schema: Schema | None) -> Schema:
         if not isinstance(df, pd.DataFrame):
@@ -412,6 +432,7 @@ class Synthesizer(ABC):
         self.compression_ = DomainCompression.from_dict(self.encoder_.domain, meta["compression"])
         self.measurements_ = measurements
         self.privacy_report_ = meta["privacy"]
+        self.spent_ = Spend(**meta["privacy"]["spent"])
         return self
 
 

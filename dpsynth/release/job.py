@@ -1,0 +1,508 @@
+"""The main job: one certified release, from a raw table to a signed-off folder.
+
+:func:`run_release` does the whole path in an order that keeps the house
+rules:
+
+1. parameters, schema and ledger are checked; a release that would exceed
+   the dataset's lifetime budget is refused before the data is read;
+2. the table is read, fingerprinted and checked against the schema (every
+   problem at once), still before any budget is spent;
+3. the budget is reserved in the ledger; the synthesizer is fitted and
+   sampled; the synthetic table is written to a staging folder;
+4. the audit, the utility and fairness evaluation, the manifest and the
+   report are written to the staging folder;
+5. the ledger row is committed, then the staged files move into ``out``.
+
+If anything fails before step 5, the reservation is cancelled (no ledger
+row) and nothing is written under ``out``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dpsynth._version import __version__
+from dpsynth.errors import (
+    BudgetExceededError,
+    InputDataError,
+    LedgerError,
+    ParameterError,
+    Problem,
+    parameter_error,
+)
+from dpsynth.io import read_table, write_table, write_text_atomic
+from dpsynth.privacy.accountant import PrivacyBudget
+from dpsynth.privacy.ledger import Ledger, data_fingerprint
+from dpsynth.release.manifest import (
+    Guarantee,
+    ManifestInputs,
+    build_manifest,
+    software_versions,
+)
+from dpsynth.release.report import render_report, schema_provenance, write_report_json
+from dpsynth.release.slices import evaluate_slices
+from dpsynth.release.utility import evaluate_utility
+from dpsynth.schema import ColumnKind, Schema, infer_schema
+from dpsynth.synthesizers import AIM, MST, Independent, Synthesizer
+
+METHODS: dict[str, type[Synthesizer]] = {"mst": MST, "aim": AIM, "independent": Independent}
+AUDIT_PROFILES = ("none", "quick", "full")
+
+#: runs per world of the distinguishing game, per audit profile
+GAME_RUNS = {"quick": 60, "full": 1000}
+#: attacks per release-risk attack, per audit profile
+RISK_ATTACKS = {"quick": 300, "full": 2000}
+
+SYNTHETIC_FILE = "synthetic.csv"
+MANIFEST_FILE = "manifest.json"
+REPORT_FILE = "report.html"
+REPORT_JSON_FILE = "report.json"
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class ReleaseRequest:
+    """What one release is asked to do.
+
+    Parameters
+    ----------
+    data : path or DataFrame
+        The private table.
+    dataset_id : str
+        The dataset's name in the ledger (registered with ``dpsynth budget init``).
+    ledger : path
+        The ledger file.
+    out : path
+        Output folder; receives the synthetic table, manifest and report.
+    epsilon, delta : float
+        The release's budget.
+    method : {"mst", "aim", "independent"}
+    schema : Schema, optional
+        Public knowledge about the columns; without it domains are discovered with DP.
+    public : bool
+        Acknowledge data-derived parts of the schema (recorded in the manifest).
+    holdout : path or DataFrame, optional
+        Real rows NOT used for training, from the same population: needed for
+        the membership and attribute-inference risks and the downstream task.
+    target : str, optional
+        Column predicted by the downstream task.
+    slices : sequence of str
+        Columns whose subgroups get their own fidelity figures.
+    audit : {"none", "quick", "full"}
+    rows : int, optional
+        Synthetic rows; default a DP estimate of the real row count.
+    seed : int, optional
+        Seed of the non-private randomness.
+    workload : list of column tuples, optional
+        AIM's workload.
+    n_jobs : int
+        Worker processes for the audit's game.
+    """
+
+    data: str | os.PathLike[str] | pd.DataFrame
+    dataset_id: str
+    ledger: str | os.PathLike[str]
+    out: str | os.PathLike[str]
+    epsilon: float = 1.0
+    delta: float = 1e-9
+    method: str = "mst"
+    schema: Schema | None = None
+    public: bool = False
+    holdout: str | os.PathLike[str] | pd.DataFrame | None = None
+    target: str | None = None
+    slices: Sequence[str] = ()
+    audit: str = "quick"
+    rows: int | None = None
+    seed: int | None = 0
+    workload: Sequence[tuple[str, ...]] | None = None
+    n_jobs: int = 1
+    title: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    """Where the release went and what it spent."""
+
+    out: Path
+    files: dict[str, Path]
+    entry_id: str
+    spent: dict[str, Any]
+    audit_verdict: str | None
+    seconds: float
+
+
+def run_release(request: ReleaseRequest, progress: Progress | None = None) -> ReleaseResult:
+    """Run one release end to end (see the module docstring for the order).
+
+    Parameters
+    ----------
+    request : ReleaseRequest
+        What to release.
+    progress : callable, optional
+        Receives one line per stage (e.g. ``print``).
+
+    Returns
+    -------
+    ReleaseResult
+
+    Raises
+    ------
+    DPSynthError
+        Any refusal; then no ledger row and no file under ``out`` exist.
+    """
+    started = time.monotonic()
+
+    def say(message: str) -> None:
+        if progress is not None:
+            progress(f"[{time.monotonic() - started:6.1f}s] {message}")
+
+    synth = _synthesizer(request)
+    synth.check_params()
+    _check_request(request)
+    budget = PrivacyBudget.approx(float(request.epsilon), float(request.delta))
+
+    ledger = Ledger(request.ledger)
+    _precheck_budget(ledger, request.dataset_id, budget)
+    say(f"ledger: {request.dataset_id!r} can afford epsilon = {request.epsilon}, delta = {request.delta}")
+
+    df = _frame(request.data, "data")
+    holdout = _frame(request.holdout, "holdout") if request.holdout is not None else None
+    _check_columns(request, df, holdout)
+    if request.schema is not None:
+        request.schema.require_public(request.public)
+        request.schema.validate_frame(df)
+    fingerprint = data_fingerprint(df)
+    say(f"read {len(df)} rows x {df.shape[1]} columns; fingerprint {fingerprint[:12]}...")
+
+    step_delta = _discovery_delta(request, synth, df)
+    out = Path(request.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    try:
+        with ledger.reserve(request.dataset_id, fingerprint, budget, step_delta=step_delta) as reservation:
+            say(f"fitting {request.method.upper()} ...")
+            synth.fit(df, request.schema)
+            synthetic = synth.sample(request.rows)
+            synthetic_path = staging / SYNTHETIC_FILE
+            write_table(synthetic, synthetic_path)
+            say(f"sampled {len(synthetic)} synthetic rows")
+
+            audit = _audit(request, synth, df, holdout, synthetic, say)
+            utility, fairness = _evaluate(request, synth, df, holdout, synthetic, say)
+
+            manifest = build_manifest(
+                ManifestInputs(
+                    dataset_id=request.dataset_id,
+                    fingerprint=fingerprint,
+                    schema=synth.schema_,
+                    acknowledged_public=bool(request.public),
+                    method=request.method,
+                    parameters=_parameters(synth),
+                    guarantee=_guarantee(synth),
+                    spend_steps=synth.privacy_report()["steps"],
+                    spend_total=synth.privacy_report()["spent"],
+                    output_file=synthetic_path,
+                    output_rows=len(synthetic),
+                    output_columns=list(synthetic.columns),
+                    seed=request.seed,
+                    ledger_path=str(Path(request.ledger).resolve()),
+                    ledger_entry_id=reservation.entry_id,
+                    audit=audit,
+                    source=None if isinstance(request.data, pd.DataFrame) else Path(request.data).name,
+                )
+            )
+            write_text_atomic(staging / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")
+            record = _record(request, synth, manifest, fingerprint, len(df), utility, fairness, audit)
+            render_report(record, staging / REPORT_FILE)
+            write_report_json(record, staging / REPORT_JSON_FILE)
+            reservation.record(
+                synth.spent_,
+                mechanism=request.method,
+                parameters=_parameters(synth),
+                output_hash=manifest["output"]["sha256"],
+            )
+        files = _publish(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    spent = synth.privacy_report()["spent"]
+    say(f"release {reservation.entry_id} recorded in {request.ledger}; files in {out}")
+    return ReleaseResult(
+        out=out,
+        files=files,
+        entry_id=reservation.entry_id,
+        spent=spent,
+        audit_verdict=(audit or {}).get("verdict"),
+        seconds=time.monotonic() - started,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# checks before anything is read or spent
+# ---------------------------------------------------------------------------------------
+def _synthesizer(request: ReleaseRequest) -> Synthesizer:
+    if request.method not in METHODS:
+        raise parameter_error("method", request.method, f"one of {sorted(METHODS)}")
+    common = {
+        "epsilon": request.epsilon,
+        "delta": request.delta,
+        "public": request.public,
+        "random_state": request.seed,
+    }
+    if request.method == "aim":
+        return AIM(**common, workload=request.workload)
+    return METHODS[request.method](**common)
+
+
+def _check_request(request: ReleaseRequest) -> None:
+    if request.audit not in AUDIT_PROFILES:
+        raise parameter_error("audit", request.audit, f"one of {AUDIT_PROFILES}")
+    if not isinstance(request.dataset_id, str) or not request.dataset_id:
+        raise parameter_error("dataset_id", request.dataset_id, "a non-empty name")
+    if request.rows is not None and not (isinstance(request.rows, int) and request.rows >= 1):
+        raise parameter_error("rows", request.rows, "a positive integer")
+    out = Path(request.out)
+    if out.exists() and any(out.iterdir()):
+        clash = [n for n in (SYNTHETIC_FILE, MANIFEST_FILE, REPORT_FILE) if (out / n).exists()]
+        if clash:
+            raise ParameterError(
+                f"out ({str(out)!r}) already holds a release ({', '.join(clash)}); "
+                "choose an empty folder so no signed release is overwritten"
+            )
+
+
+def _precheck_budget(ledger: Ledger, dataset_id: str, budget: PrivacyBudget) -> None:
+    """Refuse, before the data is read, a release the lifetime budget cannot pay for."""
+    if dataset_id not in ledger.datasets():
+        raise LedgerError(
+            f"dataset {dataset_id!r} has no lifetime budget in ledger {ledger.path}; register it "
+            f"first: dpsynth budget init --ledger {ledger.path} --dataset {dataset_id} "
+            "--data <file> --epsilon <lifetime epsilon> --delta <lifetime delta>"
+        )
+    remaining = ledger.status(dataset_id)["remaining"]
+    if remaining["rho"] < budget.rho * (1 - 1e-9):
+        raise BudgetExceededError(
+            f"dataset {dataset_id!r}: this release needs rho = {budget.rho:.6g} "
+            f"(epsilon = {budget.epsilon}, delta = {budget.delta}) but only rho = "
+            f"{remaining['rho']:.6g} remains of its lifetime budget; nothing was read or charged"
+        )
+
+
+def _frame(source: str | os.PathLike[str] | pd.DataFrame, name: str) -> pd.DataFrame:
+    if isinstance(source, pd.DataFrame):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        return read_table(source)
+    raise parameter_error(name, type(source).__name__, "a file path or a pandas DataFrame")
+
+
+def _check_columns(request: ReleaseRequest, df: pd.DataFrame, holdout: pd.DataFrame | None) -> None:
+    problems = []
+    for column in [*request.slices, *([request.target] if request.target else [])]:
+        if column not in df.columns:
+            problems.append(Problem(column, "named for the evaluation but not in the table", "check the name"))
+    if holdout is not None and list(holdout.columns) != list(df.columns):
+        problems.append(
+            Problem(None, "the holdout's columns differ from the table's", "give a holdout with the same columns")
+        )
+    if request.target and holdout is None:
+        problems.append(Problem(request.target, "a downstream target needs a holdout", "pass a holdout table"))
+    if problems:
+        raise InputDataError(problems)
+
+
+def _discovery_delta(request: ReleaseRequest, synth: Synthesizer, df: pd.DataFrame) -> float:
+    """Delta the synthesizer's category discovery will use (reserved in the ledger)."""
+    schema = request.schema if request.schema is not None else infer_schema(df, kinds_only=True)
+    needs = any(schema[n].kind is ColumnKind.CATEGORICAL for n in schema.incomplete_columns)
+    return float(request.delta) * float(synth.discovery_fraction) if needs else 0.0
+
+
+# ---------------------------------------------------------------------------------------
+# audit and evaluation (real data: not covered by DP, not for release)
+# ---------------------------------------------------------------------------------------
+def _audit(
+    request: ReleaseRequest,
+    synth: Synthesizer,
+    df: pd.DataFrame,
+    holdout: pd.DataFrame | None,
+    synthetic: pd.DataFrame,
+    say: Progress,
+) -> dict[str, Any] | None:
+    if request.audit == "none":
+        return None
+    import audits
+    from audits.disclosure import run_release_audit
+
+    runs = GAME_RUNS[request.audit]
+    say(f"audit (mode A): distinguishing game, {runs} runs per world ...")
+    schema = synth.schema_
+    domain = {s.name: list(s.categories) for s in schema if s.kind is ColumnKind.CATEGORICAL and s.categories}
+    klass, params = type(synth), {k: v for k, v in synth.get_params().items() if k != "random_state"}
+    params["public"] = True  # the game's schema is the released one: public by now
+
+    def fit_sample(real: pd.DataFrame, seed: int) -> pd.DataFrame:
+        return klass(**{**params, "random_state": seed}).fit(real, schema).sample()
+
+    # The game's background rows come from the synthetic release, which is public:
+    # the audit itself reads nothing private.
+    mechanism = audits.verify_mechanism(
+        fit_sample,
+        float(request.epsilon),
+        float(request.delta),
+        runs=runs,
+        canary="disagreeing",
+        data=synthetic.dropna().head(50).reset_index(drop=True),
+        canary_options={"domain": domain},
+        n_jobs=request.n_jobs,
+        seed=request.seed or 0,
+        progress=False,
+    ).to_dict()
+    result: dict[str, Any] = {
+        "verdict": mechanism["verdict"],
+        "claimed_epsilon": float(request.epsilon),
+        "epsilon_lower_bound": mechanism["epsilon_lower_bound"],
+        "ceiling": mechanism["ceiling"],
+        "confidence": mechanism["confidence"],
+        "mechanism_verification": mechanism,
+        "profile": request.audit,
+        "notes": [
+            f"Mode A ran the whole {request.method.upper()} pipeline {runs} times per world on a "
+            "tiny worst-case dataset built from released synthetic rows.",
+        ],
+    }
+    if holdout is None:
+        result["notes"].append(
+            "No holdout was given: membership and attribute-inference risks need real records "
+            "that the synthesizer did not see, so mode B was not run."
+        )
+        return result
+    say("audit (mode B): release risk against the holdout ...")
+    rng = np.random.default_rng(request.seed or 0)
+    size = min(len(df), len(holdout))
+    train = df.iloc[rng.choice(len(df), size, replace=False)].reset_index(drop=True)
+    hold = holdout.iloc[rng.choice(len(holdout), size, replace=False)].reset_index(drop=True)
+    risk = run_release_audit(train, hold, synthetic, n_attacks=RISK_ATTACKS[request.audit], seed=request.seed or 0)
+    result["release_risk"] = risk.to_dict()
+    return result
+
+
+def _evaluate(
+    request: ReleaseRequest,
+    synth: Synthesizer,
+    df: pd.DataFrame,
+    holdout: pd.DataFrame | None,
+    synthetic: pd.DataFrame,
+    say: Progress,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    say("evaluating utility (real data: not covered by DP, not for release) ...")
+    seed = request.seed or 0
+    utility = evaluate_utility(
+        df, synthetic, synth.schema_, holdout=holdout, target=request.target, epsilon=float(request.epsilon), seed=seed
+    ).to_dict()
+    fairness = None
+    if request.slices:
+        fairness = evaluate_slices(
+            df,
+            synthetic,
+            synth.schema_,
+            list(request.slices),
+            holdout=holdout,
+            target=request.target,
+            epsilon=float(request.epsilon),
+            seed=seed,
+        ).to_dict()
+    return utility, fairness
+
+
+# ---------------------------------------------------------------------------------------
+# records
+# ---------------------------------------------------------------------------------------
+def _parameters(synth: Synthesizer) -> dict[str, Any]:
+    params = synth.get_params()
+    params["random_state"] = params["random_state"] if isinstance(params["random_state"], (int, type(None))) else None
+    if params.get("workload") is not None:
+        params["workload"] = [list(w) if isinstance(w[0], str) else [list(w[0]), w[1]] for w in params["workload"]]
+    return params
+
+
+def _guarantee(synth: Synthesizer) -> Guarantee:
+    budget = synth.privacy_report()["budget"]
+    return Guarantee(epsilon=budget["epsilon"], delta=budget["delta"], rho=budget["rho"])
+
+
+def _record(
+    request: ReleaseRequest,
+    synth: Synthesizer,
+    manifest: dict[str, Any],
+    fingerprint: str,
+    rows: int,
+    utility: dict[str, Any],
+    fairness: dict[str, Any] | None,
+    audit: dict[str, Any] | None,
+) -> dict[str, Any]:
+    guarantee = manifest["guarantee"]
+    spend = []
+    for step in synth.privacy_report()["steps"]:
+        detail = {k: v for k, v in step.items() if k not in ("step", "rho", "epsilon", "delta")}
+        line = {"step": step["step"], "description": _describe(detail), "rho": step["rho"]}
+        if step.get("epsilon") is not None:
+            line["epsilon"] = step["epsilon"]
+        if "sigma" in step:
+            line["sigma"] = step["sigma"]
+        spend.append(line)
+    return {
+        "title": request.title or f"{request.dataset_id}: {request.method.upper()} at epsilon {request.epsilon}",
+        "dataset": {"id": request.dataset_id, "fingerprint": f"sha256:{fingerprint}"},
+        "method": {"name": request.method.upper(), "parameters": manifest["method"]["parameters"]},
+        "guarantee": dict(guarantee),
+        "spend": spend,
+        "schema": schema_provenance(synth.schema_),
+        "utility": utility,
+        "fairness": fairness,
+        "audit": audit,
+        "provenance": {
+            "library": f"dpsynth {__version__}",
+            "versions": software_versions(),
+            "hashes": {"synthetic": manifest["output"]["sha256"], "input": f"sha256:{fingerprint}"},
+            "seed": request.seed,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "ledger_entry": manifest["ledger"]["entry_id"] if manifest["ledger"] else None,
+            "release_id": manifest["release_id"],
+        },
+    }
+
+
+def _describe(detail: dict[str, Any]) -> str:
+    parts = []
+    for key, value in detail.items():
+        if isinstance(value, (list, tuple)):
+            value = "/".join(str(v) for v in value)
+        elif isinstance(value, float):
+            value = f"{value:.4g}"
+        parts.append(f"{key} {value}")
+    return ", ".join(parts)
+
+
+def _publish(staging: Path, out: Path) -> dict[str, Path]:
+    """Move the staged files into ``out`` (created if needed)."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for path in sorted(staging.iterdir()):
+        target = out / path.name
+        os.replace(path, target)
+        files[path.name] = target
+    return files
