@@ -140,3 +140,25 @@ def test_bad_input_is_refused_with_a_clear_message():
     with pytest.raises(ModelTooLargeError, match="100,000,000 cells"):
         estimate(big, [Measurement(("a", "b", "c"), np.zeros(1), 1.0, query=sp.csr_matrix((1, 10**8)))],
                  max_bytes=2**28)
+
+
+def test_peak_memory_stays_within_three_times_the_predicted_model_size():
+    import tracemalloc
+
+    from dpsynth.pgm import model_size
+
+    # Four overlapping 3-way cliques triangulate into two 5-way tables (253,440 cells) while
+    # the measured cells are few: peak = tables + one largest-clique temporary + small terms.
+    domain = Domain(tuple("abcdef"), (12, 12, 12, 10, 10, 8))
+    cliques = [("a", "b", "c"), ("c", "d", "e"), ("e", "f", "a"), ("b", "d", "f")]
+    rng = np.random.default_rng(0)
+    measurements = [Measurement(c, rng.uniform(0, 10, domain.marginal_shape(c)), 1.0) for c in cliques]
+    cells, predicted = model_size(domain, cliques)
+    assert cells == 253_440
+    tracemalloc.start()
+    try:
+        estimate(domain, measurements, max_iters=3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= 3 * predicted
