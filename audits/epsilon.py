@@ -33,6 +33,7 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from audits.errors import parameter_error
@@ -120,6 +121,16 @@ class EpsilonBound:
     def to_dict(self) -> dict[str, float | int]:
         """Return a JSON-serialisable dictionary of every field."""
         return asdict(self)
+
+    def summary(self) -> pd.DataFrame:
+        """One-row table: counts, the bound, its ceiling beside it, and the labelled mu bound."""
+        row = self.to_dict()
+        row["confidence"] = 1.0 - row.pop("alpha")
+        row["epsilon_lower_bound"] = row.pop("epsilon")
+        row["gdp_mu_lower_bound"] = row.pop("gdp_mu")
+        order = ["tp", "fn", "fp", "tn", "delta", "confidence", "comparisons", "epsilon_lower_bound",
+                 "ceiling", "gdp_mu_lower_bound", "tpr_lower", "fpr_upper"]
+        return pd.DataFrame([{k: row[k] for k in order}])
 
 
 def _check_common(delta: float, alpha: float, comparisons: int) -> None:

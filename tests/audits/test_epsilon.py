@@ -32,6 +32,13 @@ def test_worked_value_12_of_12_with_no_false_positive():
     assert bound.epsilon == pytest.approx(bound.ceiling)
 
 
+def test_summary_puts_the_ceiling_beside_the_bound():
+    table = empirical_epsilon(tp=300, fn=200, fp=50, tn=450, delta=0.0).summary()
+    assert table.loc[0, "epsilon_lower_bound"] == pytest.approx(1.4547, abs=5e-4)
+    assert table.loc[0, "ceiling"] == pytest.approx(epsilon_ceiling(500, 0.0))
+    assert table.loc[0, "confidence"] == pytest.approx(0.95)
+
+
 def test_both_constraints_are_used():
     # Few false negatives and many false positives: only TNR <= e^eps FNR binds.
     bound = empirical_epsilon(tp=495, fn=5, fp=250, tn=250, delta=0.0)
