@@ -406,11 +406,21 @@ def _spend(record: Mapping[str, Any]) -> str:
     inner = (
         f"<p>Every use of the private data that could influence the output, each charged in "
         f"{unit_words}.</p>\n"
-        + _table(["step", "description", "rho (ρ)", "epsilon (ε)", "noise sigma"], rows, cls="spend")
-        + "\n"
         + check
+        + "\n<h3>By kind of step</h3>\n"
+        + _table(["step", "times", f"total {key}"], _spend_by_kind(spend, key))
+        + "\n<h3>Every step</h3>\n"
+        + _table(["step", "description", "rho (ρ)", "epsilon (ε)", "noise sigma"], rows, cls="spend")
     )
     return _section("spend", "Privacy budget spent, step by step", inner)
+
+
+def _spend_by_kind(spend: Sequence[Mapping[str, Any]], key: str) -> list[tuple[str, int, float]]:
+    """Steps of the same name added up, in order of first appearance."""
+    totals: dict[str, list[float]] = {}
+    for s in spend:
+        totals.setdefault(s["step"], []).append(float(s.get(key) or 0.0))
+    return [(name, len(v), math.fsum(v)) for name, v in totals.items()]
 
 
 def _schema(record: Mapping[str, Any]) -> str:

@@ -164,8 +164,11 @@ def test_guarantee_states_every_number(page):
 
 def test_spend_is_itemised_and_totalled(page, record):
     s = _section(page, "spend")
-    assert s.count("<tr>") == 1 + len(record["spend"]) + 1  # header, steps, total
+    every = s.split("Every step")[1]
+    assert every.count("<tr>") == 1 + len(record["spend"]) + 1  # header, steps, total
     assert "within the guarantee" in s
+    by_kind = s.split("By kind of step")[1].split("Every step")[0]
+    assert by_kind.count("<tr>") == 1 + 3  # header and the three distinct steps
 
 
 def test_overspend_is_called_out(bare):
@@ -278,3 +281,16 @@ def test_long_lists_in_the_audit_are_shortened(bare):
     rec["audit"] = {"verdict": "ok", "per_record": list(range(500))}
     a = _section(report_html(rec), "audit")
     assert "0, 1, 2" in a and "… (500 values)" in a and "499" not in a
+
+
+def test_spend_is_added_up_by_kind_of_step(bare):
+    rec = copy.deepcopy(bare)
+    rec["spend"] = [
+        {"step": "measure", "rho": 0.004},
+        {"step": "select", "rho": 0.002},
+        {"step": "measure", "rho": 0.004},
+    ]
+    s = _section(report_html(rec), "spend")
+    by_kind = s.split("By kind of step")[1].split("Every step")[0]
+    assert "<td>measure</td><td>2</td><td>0.008</td>" in by_kind
+    assert "<td>select</td><td>1</td><td>0.002</td>" in by_kind
