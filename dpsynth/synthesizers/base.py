@@ -40,7 +40,6 @@ from dpsynth.errors import (
     InputDataError,
     NotFittedError,
     ParameterError,
-    Problem,
     parameter_error,
 )
 from dpsynth.pgm import GraphicalModel, Measurement, estimate, sample
@@ -366,7 +365,7 @@ class Synthesizer(ABC):
         for column, value in conditions.items():
             if column not in self.schema_:
                 raise parameter_error("conditions", column, f"a column among {list(self.schema_.names)}")
-            code = _condition_code(self.encoder_, column, value)
+            code = self.encoder_.code_of(column, value)
             coded[column] = self.compression_.compress_code(column, code)
         return coded
 
@@ -448,23 +447,3 @@ def _read_array(zf: zipfile.ZipFile, name: str) -> np.ndarray:
 
 def _positive_finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-
-
-def _condition_code(encoder: TableEncoder, column: str, value: Any) -> int:
-    """The code of a raw value of one column, refusing values outside the domain."""
-    labels = encoder.code_labels(column)
-    spec = encoder.schema[column]
-    if spec.kind.value in ("categorical", "boolean"):
-        for code, label in enumerate(labels):
-            if str(label) == str(value):
-                return code
-        raise InputDataError(
-            [Problem(column, f"condition value {value!r} is not in the column's domain", f"use one of {list(labels)}")]
-        )
-    edges = encoder.bin_edges(column)
-    numeric = pd.Timestamp(value).to_datetime64() if spec.kind.value == "datetime" else float(value)
-    if numeric < edges[0] or numeric > edges[-1]:
-        raise InputDataError(
-            [Problem(column, f"condition value {value!r} lies outside [{edges[0]}, {edges[-1]}]", "use a value inside the bounds")]
-        )
-    return int(min(np.searchsorted(edges, numeric, side="right") - 1, len(edges) - 2))

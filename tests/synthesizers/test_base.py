@@ -102,7 +102,7 @@ def test_conditions_fix_columns(correlated):
     synth = MST(epsilon=3.0, random_state=0).fit(df, schema)
     out = synth.sample(300, conditions={"a": "z", "c": True})
     assert (out["a"] == "z").all() and out["c"].all()
-    with pytest.raises(InputDataError, match="not in the column's domain"):
+    with pytest.raises(InputDataError, match="'q' are not among the declared categories"):
         synth.sample(10, conditions={"a": "q"})
 
 
