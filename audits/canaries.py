@@ -101,8 +101,9 @@ class Canary:
 
 def _other_value(column: pd.Series, avoid: object, domain: Sequence | None) -> object:
     """A value for ``column`` different from ``avoid``, taken from the public side if given."""
-    if is_numeric(column) and domain is None:
-        low, high = float(column.min()), float(column.max())
+    if is_numeric(column):
+        bounds = list(domain) if domain is not None else [column.min(), column.max()]
+        low, high = float(min(bounds)), float(max(bounds))
         far = high if abs(high - float(avoid)) >= abs(float(avoid) - low) else low
         if far == avoid:
             far = float(avoid) + 1.0
@@ -132,8 +133,9 @@ def disagreeing(
     size : int, default 10
         Rows of D'.
     domain : mapping of column to values, optional
-        Public values per column; the target's values are taken from here
-        (numeric columns: the bound farthest from the copied value).
+        Public values per column; the target's values are taken from here.
+        Numeric columns take the bound (public, else observed) farthest from
+        the copied value.
 
     Returns
     -------

@@ -49,6 +49,7 @@ def test_disagreeing_target_differs_on_every_column_and_uses_the_public_domain()
     assert canary.target["colour"][0] == "violet"
     assert canary.target["age"][0] == 51  # farthest bound from 30
     assert (canary.base.iloc[0] != canary.target.iloc[0]).all()
+    assert disagreeing(DATA, domain={"age": (0, 120)}).target["age"][0] == 120
 
 
 def test_repeated_target_holds_copies_minus_one_in_the_base():
