@@ -237,7 +237,10 @@ def evaluate_game(
         raise parameter_error(
             "runs", runs, f"enough for at least 2 validation and 1 test run per world at validation_fraction={validation_fraction}"
         )
+    if not attacks:
+        raise parameter_error("attacks", list(attacks), "a non-empty list of attacks")
     table = game.features
+    # Both worlds count the same run indices, so an uneven game is trimmed to the shorter world.
     in_game = table["run"] < runs
     validation = (in_game & (table["run"] < n_val)).to_numpy()
     test = (in_game & (table["run"] >= n_val)).to_numpy()
