@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dpsynth._version import __version__
+from dpsynth.cli_audit import add_audit_commands
 from dpsynth.cli_budget import add_budget_commands
 from dpsynth.errors import DPSynthError
 from dpsynth.io import read_table, write_text_atomic
@@ -274,6 +275,7 @@ _COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_release,
     _add_verify,
     add_budget_commands,
+    add_audit_commands,
     _add_demo,
 )
 
