@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import networkx as nx
@@ -148,37 +148,54 @@ def _normalize(domain: Domain, cliques: Iterable[Iterable[str]]) -> tuple[Clique
     return tuple(seen)
 
 
-def _eliminate(graph: nx.Graph, sizes: dict[str, int], weighted: bool) -> tuple[list[str], list[frozenset]]:
-    """Greedy elimination; returns the order and the elimination cliques.
+def _bits(mask: int) -> Iterator[int]:
+    """Positions of the set bits of ``mask``."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
 
+
+def _eliminate(adjacency: list[int], sizes: list[int], weighted: bool) -> tuple[list[int], list[int]]:
+    """Greedy elimination on a graph of bitmask adjacencies.
+
+    Returns the elimination order and the elimination cliques (bitmasks).
     Simplicial vertices (no fill) go first; otherwise the vertex whose
     elimination clique is smallest in cells (``weighted``) or that adds the
     fewest fill edges is eliminated, ties broken by the other criterion and
-    then by name so the result is deterministic.
+    then by position so the result is deterministic. Bitmasks keep this cheap
+    enough to run for every candidate clique a selection loop considers.
     """
-    graph = graph.copy()
-    order: list[str] = []
-    created: list[frozenset] = []
-
-    def fill(v: str) -> int:
-        nbrs = list(graph.adj[v])
-        return sum(
-            1 for i, a in enumerate(nbrs) for b in nbrs[i + 1:] if b not in graph.adj[a]
-        )
-
-    def cells(v: str) -> int:
-        return sizes[v] * math.prod(sizes[u] for u in graph.adj[v])
-
-    while graph.number_of_nodes():
-        scored = []
-        for v in graph.nodes:
-            f, c = fill(v), cells(v)
-            scored.append(((0 if f == 0 else 1, c, f) if weighted else (f, c), v))
-        _, v = min(scored)
-        nbrs = list(graph.adj[v])
-        created.append(frozenset([v, *nbrs]))
-        graph.add_edges_from((a, b) for i, a in enumerate(nbrs) for b in nbrs[i + 1:])
-        graph.remove_node(v)
+    adjacency = list(adjacency)
+    alive = (1 << len(sizes)) - 1
+    order: list[int] = []
+    created: list[int] = []
+    # Scores are kept between steps: eliminating v changes only the neighbourhoods of
+    # its neighbours (cells) and of vertices next to them (fill).
+    scores: dict[int, tuple] = {}
+    while alive:
+        for v in _bits(alive):
+            if v in scores:
+                continue
+            nbrs = adjacency[v]
+            fill = 0
+            cells = sizes[v]
+            for u in _bits(nbrs):
+                fill += (nbrs & ~adjacency[u] & ~(1 << u)).bit_count()
+                cells *= sizes[u]
+            fill //= 2
+            scores[v] = ((fill > 0, cells, fill) if weighted else (fill, cells)) + (v,)
+        v = min(scores.values())[-1]
+        nbrs = adjacency[v]
+        created.append(nbrs | (1 << v))
+        stale = nbrs
+        for u in _bits(nbrs):
+            adjacency[u] = (adjacency[u] | nbrs) & ~(1 << u) & ~(1 << v)
+            stale |= adjacency[u]
+        for u in _bits(stale):
+            scores.pop(u, None)
+        del scores[v]
+        alive &= ~(1 << v)
         order.append(v)
     return order, created
 
@@ -195,26 +212,22 @@ def _maximal(sets: Iterable[frozenset]) -> list[frozenset]:
 
 @functools.lru_cache(maxsize=4096)
 def _build(domain: Domain, cliques: tuple[Clique, ...]) -> JunctionTree:
-    graph = nx.Graph()
-    graph.add_nodes_from(domain.attributes)
+    position = {a: i for i, a in enumerate(domain.attributes)}
+    adjacency = [0] * len(domain)
     for clique in cliques:
-        graph.add_edges_from(
-            (a, b) for i, a in enumerate(clique) for b in clique[i + 1:]
-        )
-    sizes = domain.to_dict()
+        mask = sum(1 << position[a] for a in clique)
+        for a in clique:
+            adjacency[position[a]] |= mask & ~(1 << position[a])
     best = None
     for weighted in (True, False):
-        order, created = _eliminate(graph, sizes, weighted)
-        maximal = _maximal(created)
-        cost = sum(math.prod(sizes[a] for a in m) for m in maximal)
+        order, created = _eliminate(adjacency, list(domain.shape), weighted)
+        maximal = _maximal(frozenset(_bits(c)) for c in created)
+        cost = sum(math.prod(domain.shape[i] for i in m) for m in maximal)
         if best is None or cost < best[0]:
             best = (cost, order, maximal)
     _, order, maximal = best
-    position = {a: i for i, a in enumerate(domain.attributes)}
-    jt_cliques = sorted(
-        (tuple(sorted(m, key=position.__getitem__)) for m in maximal),
-        key=lambda c: tuple(position[a] for a in c),
-    )
+    jt_cliques = sorted(tuple(domain.attributes[i] for i in sorted(m)) for m in maximal)
+    jt_cliques.sort(key=lambda c: tuple(position[a] for a in c))
 
     # Maximum spanning tree on separator size (zero-weight edges join components).
     full = nx.Graph()
@@ -227,7 +240,9 @@ def _build(domain: Domain, cliques: tuple[Clique, ...]) -> JunctionTree:
     post = list(nx.dfs_postorder_nodes(tree, source=root))
     parent = {child: par for par, child in nx.bfs_edges(tree, root)}
     edges = tuple((c, parent[c]) for c in post if c != root)
-    return JunctionTree(domain, tuple(jt_cliques), edges, root, tuple(order))
+    return JunctionTree(
+        domain, tuple(jt_cliques), edges, root, tuple(domain.attributes[i] for i in order)
+    )
 
 
 def junction_tree(domain: Domain, cliques: Iterable[Iterable[str]]) -> JunctionTree:
