@@ -14,8 +14,8 @@ Public API
     the noise's standard deviation.
 ``estimate(domain, measurements, *, warm_start=None, total=None, tol=1e-7,
 max_iters=2000, loss="l2", callback=None, max_bytes=DEFAULT_MAX_BYTES)``
-    Fit a :class:`GraphicalModel` by entropic mirror descent with a
-    backtracked step size. ``warm_start`` takes an earlier model (or its
+    Fit a :class:`GraphicalModel` by accelerated entropic mirror descent
+    with a backtracked step size (no tuning); stops on a relative ``tol``. ``warm_start`` takes an earlier model (or its
     ``potentials``); ``total`` is estimated from the measurements when None;
     ``callback(iteration, loss)`` sees every accepted step.
 ``GraphicalModel``
