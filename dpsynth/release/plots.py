@@ -145,7 +145,8 @@ def epsilon_plot(
         ax.plot(list(interval), [0.5, 0.5], color=FLAG_COLOUR, linewidth=3, label="interval")
     if lower is not None:
         ax.plot([lower], [0.5], "o", color=FLAG_COLOUR, label=f"empirical lower bound {lower:.3g}")
-    ax.set_xlim(0, top * 1.15 if top > 0 else 1)
+    right = top * 1.15 if top > 0 else 1.0
+    ax.set_xlim(-0.02 * right, right)  # a bound of 0 stays visible
     ax.set_ylim(0, 1)
     ax.set_yticks([])
     ax.set_xlabel("epsilon")

@@ -299,11 +299,23 @@ def _not_covered(notice: str) -> str:
     return f'<p class="warning"><strong>Not covered by the privacy guarantee.</strong> {_e(notice)}</p>'
 
 
+def _is_plain(value: Any) -> bool:
+    """A scalar, or a list of scalars."""
+    if isinstance(value, list):
+        return all(not isinstance(v, (Mapping, list)) for v in value)
+    return not isinstance(value, Mapping)
+
+
 def _generic(value: Any, depth: int = 0) -> str:
     """Any JSON value as nested HTML (lists of objects become tables)."""
     if isinstance(value, Mapping):
         if not value:
             return "<em>empty</em>"
+        if depth >= 2 and all(_is_plain(v) for v in value.values()):
+            # a small record deep inside: one line instead of one more nested table
+            return " · ".join(
+                f"<strong>{_e(k)}</strong> {_generic(v, depth + 1)}" for k, v in value.items()
+            )
         rows = "".join(
             f"<tr><th>{_e(k)}</th><td>{_generic(v, depth + 1)}</td></tr>" for k, v in value.items()
         )
@@ -724,12 +736,20 @@ def _audit(a: Mapping[str, Any] | None, guarantee: Mapping[str, Any], plots: Any
                  "claimed epsilon against the empirical lower bound")
         )
     if a.get("attacks"):
-        parts.append("<h3>Attacks: success against baseline</h3>" + _generic(a["attacks"]))
+        parts.append(
+            '<h3>Attacks: success against baseline</h3><div class="scroll">'
+            + _generic(a["attacks"])
+            + "</div>"
+        )
     if a.get("notes"):
         parts.append("<ul class=\"notes\">" + "".join(f"<li>{_e(n)}</li>" for n in a["notes"]) + "</ul>")
     rest = {k: v for k, v in a.items() if k not in _AUDIT_KEYS}
     if rest:
-        parts.append("<h3>Details</h3>" + _generic(rest))
+        # raw output for the expert, folded away from the non-expert reader (no script needed)
+        parts.append(
+            "<details><summary>Full audit output (also in the JSON twin)</summary>"
+            f'<div class="scroll">{_generic(rest)}</div></details>'
+        )
     return _section("audit", "Privacy audit", "\n".join(parts))
 
 
@@ -762,4 +782,6 @@ td{font-variant-numeric:tabular-nums}
 figure{margin:.4rem 0}img{max-width:100%;height:auto}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:.6rem}
 code{font-size:.85rem;word-break:break-all}
+.scroll{overflow-x:auto;max-width:100%}td{overflow-wrap:break-word}
+details{margin:.6rem 0}summary{cursor:pointer;font-weight:600}
 """

@@ -210,8 +210,18 @@ def test_evaluations_are_marked_not_covered(page):
 
 def test_audit_numbers_and_attacks(page):
     a = _section(page, "audit")
-    for text in ("no violation detected at this power", "0.21 – 3", "2.4", "singling out", "runs_per_world"):
+    for text in ("no violation detected at this power", "0.21 – 3", "2.4", "singling out"):
         assert text in a
+    # unrecognised keys are kept, folded in a details element
+    details = a.split("<details>")[1].split("</details>")[0]
+    assert "runs_per_world" in details and "200" in details
+
+
+def test_small_records_deep_in_the_audit_are_one_line(bare):
+    rec = dict(bare)
+    rec["audit"] = {"risk": {"membership": {"attack": {"successes": 108, "trials": 150}}}}
+    a = _section(report_html(rec), "audit")
+    assert "<strong>successes</strong> 108 · <strong>trials</strong> 150" in a
 
 
 def test_absent_sections_say_so(bare):
