@@ -144,8 +144,9 @@ def run_capped(command: list[str], log: Path, cap_seconds: float) -> dict:
     """
     start = time.perf_counter()
     with open(log, "w") as handle:
+        # Unbuffered, so the progress printed before a kill reaches the log.
         child = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=ROOT,
-                                 start_new_session=True)
+                                 start_new_session=True, env=os.environ | {"PYTHONUNBUFFERED": "1"})
     deadline = start + cap_seconds
     while True:
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
@@ -155,11 +156,14 @@ def run_capped(command: list[str], log: Path, cap_seconds: float) -> dict:
             os.killpg(child.pid, signal.SIGKILL)
             _, status, usage = os.wait4(child.pid, 0)
             return {"status": "timeout", "seconds": time.perf_counter() - start,
+                    "cpu_seconds": usage.ru_utime + usage.ru_stime,
                     "peak_mb": usage.ru_maxrss / 1024, "progress": _tail(log, 1)}
         time.sleep(0.2)
     seconds = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
-    result = {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024}
+    # CPU time (all threads) is less sensitive than wall time to other load on the machine.
+    result = {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+              "peak_mb": usage.ru_maxrss / 1024}
     if code != 0:
         return {**result, "status": "failed", "exit_code": code, "error": _tail(log, 5)}
     return {**result, "status": "ok"}
@@ -298,6 +302,13 @@ def _fmt(values: list, digits: int) -> str:
     return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}"
 
 
+def _headline(error: str) -> str:
+    """The line of a traceback tail that names the error, for a one-line note."""
+    lines = [line.strip() for line in error.splitlines() if line.strip().strip('")')]
+    named = [line for line in lines if "Error" in line or "Exception" in line or "Failed" in line]
+    return (named or lines or ["(no message)"])[-1]
+
+
 def summary_rows(results: dict) -> list[dict]:
     """One row per (method, epsilon): means over the finished seeds, and what did not finish."""
     rows = []
@@ -309,11 +320,12 @@ def summary_rows(results: dict) -> list[dict]:
         scored = [r for r in ok if "tvd_2way" in r]
         notes = [f"seed {r['seed']}: did not finish in {r['cap_minutes']:g} min "
                  f"(last progress: {r.get('progress') or 'none'})" for r in runs if r["status"] == "timeout"]
-        notes += [f"seed {r['seed']}: failed (exit {r.get('exit_code')}): {r.get('error', '')}"
+        notes += [f"seed {r['seed']}: failed (exit {r.get('exit_code')}): {_headline(r.get('error', ''))}"
                   for r in runs if r["status"] == "failed"]
         rows.append({
             "method": method, "epsilon": epsilon, "finished": f"{len(ok)}/{len(runs)}",
             "seconds": [r["seconds"] for r in ok], "peak_mb": [r["peak_mb"] for r in ok],
+            "cpu_seconds": [r.get("cpu_seconds") for r in ok],
             "tvd2_mean": [r["tvd_2way"]["mean"] for r in scored], "tvd2_max": [r["tvd_2way"]["max"] for r in scored],
             "tvd3_mean": [r["tvd_3way"]["mean"] for r in scored], "tvd3_max": [r["tvd_3way"]["max"] for r in scored],
             "accuracy": [r["downstream"]["accuracy"] for r in scored], "auc": [r["downstream"]["auc"] for r in scored],
@@ -368,7 +380,6 @@ def markdown(results: dict) -> str:
     """The ``## synth_vs_peers`` section of RESULTS.md."""
     rows = summary_rows(results)
     m = results.get("machine", {})
-    c = results.get("commit", {})
     out = [SECTION, "",
            "dpsynth's MST/AIM beside OpenDP 0.16 (`opendp.extras.mbi`), smartnoise-synth 1.0.8 and dpmm "
            "on Adult (train 32,561 rows; downstream test on the real test file, 16,281 rows).",
@@ -377,7 +388,8 @@ def markdown(results: dict) -> str:
            "codes are its public categories, so no method spends budget on the domain. "
            f"delta = {DELTA:g}; each method synthesizes as many rows as the real table; peers run in "
            "their own venvs as capped subprocesses. Wall time is the whole subprocess (interpreter, "
-           "imports, CSV in/out, fit, sample); peak memory is its max RSS. TVD over all 105 2-way and "
+           "imports, CSV in/out, fit, sample), CPU s its user+system time over all threads; peak "
+           "memory is its max RSS. TVD over all 105 2-way and "
            "455 3-way marginals of the coded table (0 = identical, 1 = disjoint). Downstream: "
            "HistGradientBoostingClassifier (all features categorical) trained on synthetic, tested on real "
            "test. `dpsynth-cli-mst` is `dpsynth synthesize adult_train_raw.csv -o out.csv` on the RAW "
@@ -391,18 +403,21 @@ def markdown(results: dict) -> str:
            "```",
            "",
            f"Machine: {m.get('nproc')} cores ({m.get('cpu')}), {m.get('memory_gib')} GiB, Python "
-           f"{m.get('python')}, shared with other work while measuring. Commit measured: "
-           f"`{c.get('commit', '?')[:12]}`" + (" (with uncommitted changes in dpsynth/)"
-                                               if c.get("dpsynth_dirty") else "") + ".",
+           f"{m.get('python')}, shared with other work while measuring (wall times are noisy; CPU "
+           "times less so). Commits measured (each run records its own): "
+           + ", ".join(sorted({f"`{r['commit'][:12]}`" + (" + uncommitted dpsynth/ changes"
+                                                          if r.get("dpsynth_dirty") else "")
+                               for r in results["runs"] if "commit" in r})) + ".",
            ""]
     skipped = results.get("skipped", {})
     if skipped:
         out += ["Skipped peers: " + "; ".join(f"{p}: {why}" for p, why in sorted(skipped.items())), ""]
-    out += ["| method | eps | finished | wall s | peak MB | 2-way TVD mean | 2-way max | 3-way TVD mean "
-            "| 3-way max | accuracy | AUC |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    out += ["| method | eps | finished | wall s | CPU s | peak MB | 2-way TVD mean | 2-way max "
+            "| 3-way TVD mean | 3-way max | accuracy | AUC |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         out.append(f"| {r['method']} | {r['epsilon']:g} | {r['finished']} | {_fmt(r['seconds'], 0)} | "
+                   f"{_fmt(r['cpu_seconds'], 0)} | "
                    f"{_fmt(r['peak_mb'], 0)} | {_fmt(r['tvd2_mean'], 4)} | {_fmt(r['tvd2_max'], 3)} | "
                    f"{_fmt(r['tvd3_mean'], 4)} | {_fmt(r['tvd3_max'], 3)} | {_fmt(r['accuracy'], 3)} | "
                    f"{_fmt(r['auc'], 3)} |")

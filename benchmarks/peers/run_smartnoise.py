@@ -21,7 +21,8 @@ def fit_sample(df: pd.DataFrame, domain: dict, task: dict) -> pd.DataFrame:
     if task["method"] == "mst":
         model = MSTSynthesizer(epsilon=task["epsilon"], delta=task["delta"])
     else:
-        model = AIMSynthesizer(epsilon=task["epsilon"], delta=task["delta"], degree=3)
+        # verbose prints each round's share of the budget used: the progress of a capped run
+        model = AIMSynthesizer(epsilon=task["epsilon"], delta=task["delta"], degree=3, verbose=True)
     model.fit(df, categorical_columns=list(domain), preprocessor_eps=0.0)
     _protocol.progress("fitted; sampling")
     rows = model.sample(task["rows"])
