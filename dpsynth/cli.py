@@ -86,30 +86,38 @@ def parse_workload(text: str) -> list[tuple[str, ...]]:
     return [tuple(c.strip() for c in group.split(",") if c.strip()) for group in text.split(";") if group.strip()]
 
 
-def build_synthesizer(args: argparse.Namespace):
-    """The synthesizer the command-line arguments ask for."""
-    from dpsynth.synthesizers import AIM, MST, Independent
+def _synthesizer_options(args: argparse.Namespace) -> dict:
+    """Keyword arguments of :func:`make_synthesizer` from the shared options."""
+    return {
+        "epsilon": args.epsilon,
+        "delta": args.delta,
+        "public": args.public,
+        "random_state": args.seed,
+        "workload": parse_workload(args.workload) if args.workload else None,
+    }
 
-    common = {"epsilon": args.epsilon, "delta": args.delta, "public": args.public, "random_state": args.seed}
-    if args.method == "mst":
-        return MST(**common)
-    if args.method == "aim":
-        workload = parse_workload(args.workload) if args.workload else None
-        return AIM(**common, workload=workload)
-    return Independent(**common)
+
+def _add_synthesizer_options(p: argparse.ArgumentParser, seed_default: int | None) -> None:
+    """Options shared by ``synthesize`` and ``release``."""
+    p.add_argument("--epsilon", type=float, default=1.0, help="privacy budget epsilon (default 1)")
+    p.add_argument("--delta", type=float, default=1e-9, help="privacy budget delta (default 1e-9)")
+    p.add_argument("--method", choices=METHODS, default="mst", help="synthesizer (default mst)")
+    p.add_argument("--schema", help="JSON schema of what is public about each column")
+    p.add_argument("--public", action="store_true", help="acknowledge a schema read from the data")
+    p.add_argument("--workload", help='AIM workload: JSON file of column lists, or "a,b,c;d,e"')
+    p.add_argument("--rows", type=int, help="number of synthetic rows (default: a DP estimate of the input's)")
+    p.add_argument("--seed", type=int, default=seed_default, help="seed of the non-private randomness (sampling)")
 
 
 def _cmd_synthesize(args: argparse.Namespace) -> int:
     from dpsynth.io import write_table
     from dpsynth.schema import Schema
+    from dpsynth.synthesizers import make_synthesizer
 
-    if args.workload and args.method != "aim":
-        from dpsynth.errors import ParameterError
-
-        raise ParameterError(f"--workload applies to --method aim, not {args.method}; drop it or use aim")
+    synth = make_synthesizer(args.method, **_synthesizer_options(args))
     df = read_table(args.data)
     schema = Schema.from_json(args.schema) if args.schema else None
-    synth = build_synthesizer(args).fit(df, schema)
+    synth.fit(df, schema)
     synthetic = synth.sample(args.rows)
     write_table(synthetic, args.output)
     if args.save_model:
@@ -134,14 +142,7 @@ def _add_synthesize(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data", help="CSV or Parquet file")
     p.add_argument("-o", "--output", required=True, help="synthetic CSV or Parquet file to write")
-    p.add_argument("--epsilon", type=float, default=1.0, help="privacy budget epsilon (default 1)")
-    p.add_argument("--delta", type=float, default=1e-9, help="privacy budget delta (default 1e-9)")
-    p.add_argument("--method", choices=METHODS, default="mst", help="synthesizer (default mst)")
-    p.add_argument("--schema", help="JSON schema of what is public about each column")
-    p.add_argument("--public", action="store_true", help="acknowledge a schema read from the data")
-    p.add_argument("--workload", help='AIM workload: JSON file of column lists, or "a,b,c;d,e"')
-    p.add_argument("--rows", type=int, help="number of synthetic rows (default: a DP estimate of the input's)")
-    p.add_argument("--seed", type=int, help="seed of the non-private randomness (sampling)")
+    _add_synthesizer_options(p, seed_default=None)
     p.add_argument("--save-model", help="also save the fitted model here")
     p.set_defaults(func=_cmd_synthesize)
 
@@ -157,10 +158,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
     from dpsynth.release.job import ReleaseRequest, run_release
     from dpsynth.schema import Schema
 
-    if args.workload and args.method != "aim":
-        from dpsynth.errors import ParameterError
-
-        raise ParameterError(f"--workload applies to --method aim, not {args.method}; drop it or use aim")
+    options = _synthesizer_options(args)
     request = ReleaseRequest(
         data=args.data,
         dataset_id=args.dataset_id,
@@ -177,7 +175,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
         audit=args.audit,
         rows=args.rows,
         seed=args.seed,
-        workload=parse_workload(args.workload) if args.workload else None,
+        workload=options["workload"],
         n_jobs=args.jobs,
     )
     result = run_release(request, progress=None if args.quiet else _progress)
@@ -197,18 +195,11 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset-id", required=True, help="the dataset's name in the ledger")
     p.add_argument("--ledger", required=True, help="ledger file (see dpsynth budget init)")
     p.add_argument("--out", required=True, help="output folder (must not hold a release)")
-    p.add_argument("--epsilon", type=float, default=1.0, help="privacy budget epsilon (default 1)")
-    p.add_argument("--delta", type=float, default=1e-9, help="privacy budget delta (default 1e-9)")
-    p.add_argument("--method", choices=METHODS, default="mst", help="synthesizer (default mst)")
-    p.add_argument("--schema", help="JSON schema of what is public about each column")
-    p.add_argument("--public", action="store_true", help="acknowledge a schema read from the data")
+    _add_synthesizer_options(p, seed_default=0)
     p.add_argument("--holdout", help="real rows NOT used for training, for the risk audit and downstream task")
     p.add_argument("--target", help="column predicted by the downstream task (needs --holdout)")
     p.add_argument("--slices", help="comma-separated columns for per-subgroup figures")
     p.add_argument("--audit", choices=("none", "quick", "full"), default="quick", help="audit profile")
-    p.add_argument("--workload", help='AIM workload: JSON file of column lists, or "a,b,c;d,e"')
-    p.add_argument("--rows", type=int, help="number of synthetic rows")
-    p.add_argument("--seed", type=int, default=0, help="seed of the non-private randomness")
     p.add_argument("--jobs", type=int, default=1, help="worker processes for the audit")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_release)

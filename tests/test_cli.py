@@ -102,7 +102,7 @@ def test_workload_only_for_aim(tmp_path, capsys):
     _, data, schema = _small_table(tmp_path)
     code = main(["synthesize", str(data), "--schema", str(schema), "-o", str(tmp_path / "s.csv"), "--workload", "sex,age"])
     assert code == 2
-    assert "--workload applies to --method aim" in capsys.readouterr().err
+    assert "omitted for method 'mst' (only aim takes one)" in capsys.readouterr().err
 
 
 def test_parse_workload_inline_and_file(tmp_path):

@@ -55,9 +55,8 @@ from dpsynth.release.report import render_report, schema_provenance, write_repor
 from dpsynth.release.slices import evaluate_slices
 from dpsynth.release.utility import evaluate_utility
 from dpsynth.schema import ColumnKind, Schema, infer_schema
-from dpsynth.synthesizers import AIM, MST, Independent, Synthesizer
+from dpsynth.synthesizers import Synthesizer, make_synthesizer
 
-METHODS: dict[str, type[Synthesizer]] = {"mst": MST, "aim": AIM, "independent": Independent}
 AUDIT_PROFILES = ("none", "quick", "full")
 
 #: runs per world of the distinguishing game, per audit profile
@@ -254,17 +253,14 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
 # checks before anything is read or spent
 # ---------------------------------------------------------------------------------------
 def _synthesizer(request: ReleaseRequest) -> Synthesizer:
-    if request.method not in METHODS:
-        raise parameter_error("method", request.method, f"one of {sorted(METHODS)}")
-    common = {
-        "epsilon": request.epsilon,
-        "delta": request.delta,
-        "public": request.public,
-        "random_state": request.seed,
-    }
-    if request.method == "aim":
-        return AIM(**common, workload=request.workload)
-    return METHODS[request.method](**common)
+    return make_synthesizer(
+        request.method,
+        workload=request.workload,
+        epsilon=request.epsilon,
+        delta=request.delta,
+        public=request.public,
+        random_state=request.seed,
+    )
 
 
 def _check_request(request: ReleaseRequest) -> None:
