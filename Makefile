@@ -23,8 +23,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check dpsynth audits tests benchmarks
 	$(VENV)/bin/lint-imports
 
+# One BLAS/OpenMP thread per test worker: two workers on two cores, no oversubscription.
 test: lint
-	$(PY) -m pytest -q -n 2 --dist loadgroup
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n 2 --dist loadgroup
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache build *.egg-info

@@ -40,3 +40,16 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
         raise RuntimeError("boom")
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_written_files_follow_the_umask_not_private_temp_mode(tmp_path):
+    import os
+
+    from dpsynth.io import write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "x.json", "{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o644

@@ -53,7 +53,7 @@ from dpsynth.release.manifest import (
 )
 from dpsynth.release.report import render_report, schema_provenance, write_report_json
 from dpsynth.release.slices import evaluate_slices
-from dpsynth.release.utility import evaluate_utility
+from dpsynth.release.utility import evaluate_utility, fit_downstream
 from dpsynth.schema import ColumnKind, Schema, infer_schema
 from dpsynth.synthesizers import Synthesizer, make_synthesizer
 
@@ -393,7 +393,28 @@ def _audit(
     hold = holdout.iloc[rng.choice(len(holdout), size, replace=False)].reset_index(drop=True)
     risk = run_release_audit(train, hold, synthetic, n_attacks=RISK_ATTACKS[request.audit], seed=request.seed or 0)
     result["release_risk"] = risk.to_dict()
+    result["attacks"] = [_attack_row(row) for row in risk.summary().to_dict(orient="records")]
+    result["notes"].extend(risk.warnings)
     return result
+
+
+def _attack_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One release-risk figure as the report's attack table shows it (NaN becomes None)."""
+    def clean(value: Any) -> Any:
+        if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+            return None
+        return value.item() if isinstance(value, np.generic) else value
+
+    return {
+        "attack": f"{row['attack']} ({row['target']})",
+        "metric": row["metric"],
+        "value": clean(row["value"]),
+        "interval": [clean(row["ci_low"]), clean(row["ci_high"])],
+        "success": clean(row["attack_rate"]),
+        "control": clean(row["control_rate"]),
+        "baseline": clean(row["baseline_rate"]),
+        "beats_baseline": bool(row["beats_baseline"]),
+    }
 
 
 def _evaluate(
@@ -405,22 +426,16 @@ def _evaluate(
     say: Progress,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     say("evaluating utility (real data: not covered by DP, not for release) ...")
-    seed = request.seed or 0
-    utility = evaluate_utility(
-        df, synthetic, synth.schema_, holdout=holdout, target=request.target, epsilon=float(request.epsilon), seed=seed
-    ).to_dict()
+    seed, epsilon, schema = request.seed or 0, float(request.epsilon), synth.schema_
+    predictions = None
+    if holdout is not None and request.target:
+        # Train the downstream models once; utility and slices both score them.
+        predictions = fit_downstream(df, synthetic, holdout, schema, request.target, epsilon=epsilon, seed=seed)
+    common = {"holdout": holdout, "target": request.target, "epsilon": epsilon, "seed": seed, "predictions": predictions}
+    utility = evaluate_utility(df, synthetic, schema, **common).to_dict()
     fairness = None
     if request.slices:
-        fairness = evaluate_slices(
-            df,
-            synthetic,
-            synth.schema_,
-            list(request.slices),
-            holdout=holdout,
-            target=request.target,
-            epsilon=float(request.epsilon),
-            seed=seed,
-        ).to_dict()
+        fairness = evaluate_slices(df, synthetic, schema, list(request.slices), **common).to_dict()
     return utility, fairness
 
 

@@ -124,6 +124,7 @@ def test_quick_audit_is_recorded_in_manifest_and_report(setup, monkeypatch):
     assert audit["verdict"] in ("violation detected", "no violation detected at this power")
     assert audit["mechanism_verification"]["runs_per_world"] == 12
     assert "release_risk" in audit
+    assert {row["attack"].split(" ")[0] for row in audit["attacks"]} >= {"membership", "singling_out"}
     assert 'id="audit"' in (tmp_path / "out" / "report.html").read_text()
 
 
