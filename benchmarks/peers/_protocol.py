@@ -10,7 +10,7 @@ library and pandas (any version since 1.x). The harness writes a task JSON:
 
 ``train_csv`` holds the binned Adult table as integer codes ``0..size-1`` per
 column. The runner writes the synthetic table (same columns, integer codes) to
-``out_csv`` and its own timings to ``result_json``. Progress lines go to stderr,
+``out_csv`` and its own timings and :data:`notes` to ``result_json``. Progress lines go to stderr,
 which the harness keeps, so a run stopped at its time cap says how far it got.
 """
 
@@ -25,6 +25,8 @@ from importlib import metadata
 import pandas as pd
 
 FitSample = Callable[[pd.DataFrame, dict, dict], pd.DataFrame]
+#: facts a runner reports about its run (e.g. rows it had to drop), saved in ``result_json``
+notes: dict[str, object] = {}
 
 
 def progress(message: str) -> None:
@@ -56,5 +58,5 @@ def run(fit_sample: FitSample, packages: list[str]) -> None:
     synthetic = synthetic[list(domain)].astype("int64")
     synthetic.to_csv(task["out_csv"], index=False)
     with open(task["result_json"], "w") as handle:
-        json.dump({"fit_sample_seconds": seconds,
+        json.dump({"fit_sample_seconds": seconds, "notes": notes,
                    "versions": {name: metadata.version(name) for name in packages}}, handle)
