@@ -63,6 +63,8 @@ AUDIT_PROFILES = ("none", "quick", "full")
 GAME_RUNS = {"quick": 60, "full": 1000}
 #: attacks per release-risk attack, per audit profile
 RISK_ATTACKS = {"quick": 300, "full": 2000}
+#: real rows per side (training members, holdout) of the release-risk audit
+RISK_ROWS = {"quick": 5000, "full": 1_000_000}
 
 SYNTHETIC_FILE = "synthetic.csv"
 MANIFEST_FILE = "manifest.json"
@@ -388,7 +390,7 @@ def _audit(
         return result
     say("audit (mode B): release risk against the holdout ...")
     rng = np.random.default_rng(request.seed or 0)
-    size = min(len(df), len(holdout))
+    size = min(len(df), len(holdout), RISK_ROWS[request.audit])
     train = df.iloc[rng.choice(len(df), size, replace=False)].reset_index(drop=True)
     hold = holdout.iloc[rng.choice(len(holdout), size, replace=False)].reset_index(drop=True)
     risk = run_release_audit(train, hold, synthetic, n_attacks=RISK_ATTACKS[request.audit], seed=request.seed or 0)
