@@ -6,6 +6,9 @@ are exact and must never leave the privacy layer without noise.
 """
 
 from dpsynth.engines.base import CountingEngine
+from dpsynth.engines.duckdb_engine import DuckDBEngine
+from dpsynth.engines.grouped import GroupedCounts
 from dpsynth.engines.numpy_engine import NumpyEngine
+from dpsynth.engines.spark_engine import SparkEngine
 
-__all__ = ["CountingEngine", "NumpyEngine"]
+__all__ = ["CountingEngine", "DuckDBEngine", "GroupedCounts", "NumpyEngine", "SparkEngine"]

@@ -1,0 +1,199 @@
+"""Counting in DuckDB: CSV or Parquet files of any size, encoded and counted in SQL.
+
+The encoder's rules are pushed down as SQL (:mod:`dpsynth.engines.sql`), so
+raw rows never enter Python. One ``GROUP BY`` over every encoded column
+reduces the table to its distinct code rows with their counts (bounded by
+the domain, not by the rows), which DuckDB computes out of core, spilling
+to disk when the data outgrows memory; every marginal is then counted from
+that small table in numpy (:class:`~dpsynth.engines.grouped.GroupedCounts`).
+The same aggregation validates the table: a value the schema refuses is
+reported as ``TableEncoder.encode`` reports it, before any count is returned.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dpsynth.domain import Domain
+from dpsynth.encoding import TableEncoder
+from dpsynth.engines.base import Clique
+from dpsynth.engines.grouped import GroupedCounts
+from dpsynth.engines.refusals import SHOWN, column_problems, structure_problems
+from dpsynth.engines.sql import (
+    DUCKDB,
+    ColumnPlan,
+    Refusal,
+    SourceType,
+    code_expression,
+    column_plans,
+    type_problem,
+)
+from dpsynth.errors import DataReadError, EngineError, InputDataError, Problem, parameter_error
+
+#: the text pandas.read_csv reads as missing by default, so a CSV means the same through either path
+CSV_NA_VALUES = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".csv.gz", ".txt")
+
+
+def _duckdb() -> Any:
+    try:
+        import duckdb
+    except ImportError:
+        raise EngineError("the DuckDB engine needs duckdb: pip install 'dpsynth[duckdb]'") from None
+    return duckdb
+
+
+def source_type(type_name: str) -> SourceType:
+    """The :class:`SourceType` of a DuckDB column type."""
+    t = type_name.upper()
+    if t == "VARCHAR":
+        return SourceType.STRING
+    if t == "BOOLEAN":
+        return SourceType.BOOLEAN
+    if t.endswith("INT") or t in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UHUGEINT"):
+        return SourceType.INTEGER
+    if t in ("FLOAT", "DOUBLE") or t.startswith("DECIMAL"):
+        return SourceType.FLOAT
+    if t.startswith("TIMESTAMP"):
+        return SourceType.TIMESTAMP
+    if t == "DATE":
+        return SourceType.DATE
+    return SourceType.OTHER
+
+
+class DuckDBEngine:
+    """Exact marginals of a CSV or Parquet table, counted by DuckDB.
+
+    Parameters
+    ----------
+    source : str, path or duckdb relation
+        A CSV (``.csv``, ``.csv.gz``, ``.txt``) or Parquet (``.parquet``,
+        ``.pq``) path, or a glob of such files (``data/*.parquet``), or a
+        DuckDB relation (``connection.sql(...)``, ``connection.read_parquet(...)``).
+    encoder : TableEncoder
+        The encoder of the table's complete public schema; the counts are over
+        its domain, coded by its rules.
+    connection : duckdb.DuckDBPyConnection, optional
+        The connection that reads a path (to set ``memory_limit``,
+        ``temp_directory`` or ``threads``); a fresh in-memory one by default.
+
+    Raises
+    ------
+    InputDataError
+        Listing every problem of the table (missing or undeclared columns, values
+        the schema refuses), as ``TableEncoder.encode`` lists them.
+    DataReadError
+        If the files cannot be read.
+    EngineError
+        If duckdb is not installed.
+
+    Notes
+    -----
+    The table is read once, at construction: one aggregation validates and
+    groups it. Exact counts are private; values clipped or mapped to "other"
+    are coded but never counted apart. The engine holds the distinct code rows
+    (at most ``min(rows, domain size)`` of them) in memory.
+
+    Examples
+    --------
+    >>> engine = DuckDBEngine("adult.parquet", TableEncoder(adult_schema()))  # doctest: +SKIP
+    >>> age_sex, = engine.counts([("age", "sex")])  # doctest: +SKIP
+    """
+
+    def __init__(self, source: Any, encoder: TableEncoder, *, connection: Any = None):
+        if not isinstance(encoder, TableEncoder):
+            raise parameter_error("encoder", type(encoder).__name__, "a dpsynth.encoding.TableEncoder")
+        self.domain: Domain = encoder.domain
+        self._relation = _relation(source, connection)
+        self._plans = column_plans(encoder)
+        self._counts = self._group()
+
+    @property
+    def distinct_rows(self) -> int:
+        """Number of distinct code rows the engine holds."""
+        return self._counts.distinct_rows
+
+    def row_count(self) -> int:
+        """Exact number of rows (private)."""
+        return self._counts.row_count()
+
+    def counts(self, cliques: Sequence[Clique]) -> list[np.ndarray]:
+        """Exact counts of each clique; see :class:`~dpsynth.engines.base.CountingEngine`."""
+        return self._counts.counts(cliques)
+
+    def _group(self) -> GroupedCounts:
+        rel = self._relation
+        types = dict(zip(rel.columns, (str(t) for t in rel.types), strict=True))
+        problems = structure_problems([p.name for p in self._plans], types)
+        if problems:
+            raise InputDataError(problems)
+        self._sources = {p.name: source_type(types[p.name]) for p in self._plans}
+        typed = [type_problem(p.spec, self._sources[p.name], types[p.name]) for p in self._plans]
+        if any(typed):
+            raise InputDataError([p for p in typed if p is not None])
+        codes = ", ".join(f"{self._expression(p)} AS c{i}" for i, p in enumerate(self._plans))
+        keys = ", ".join(f"c{i}" for i in range(len(self._plans)))
+        grouped = self._query(f"SELECT {keys}, count(*) AS n FROM (SELECT {codes} FROM src) GROUP BY {keys}")
+        result = grouped.fetchnumpy()
+        weights = np.asarray(result["n"], dtype=np.int64)
+        columns = {p.name: np.asarray(result[f"c{i}"], dtype=np.int64) for i, p in enumerate(self._plans)}
+        if not weights.size:
+            raise InputDataError([Problem(None, "the table has no rows", "pass a non-empty table")])
+        problems = []
+        for plan in self._plans:
+            problems += column_problems(plan, columns[plan.name], weights, self._examples)
+        if problems:
+            raise InputDataError(problems)
+        return GroupedCounts(columns, weights, self.domain)
+
+    def _expression(self, plan: ColumnPlan) -> str:
+        return code_expression(plan, self._sources[plan.name], DUCKDB)
+
+    def _query(self, sql: str) -> Any:
+        duckdb = _duckdb()
+        try:
+            return self._relation.query("src", sql)
+        except duckdb.IOException as exc:
+            raise DataReadError([Problem(None, f"cannot read the table: {exc}", "check the path and the files")]) from None
+
+    def _examples(self, plan: ColumnPlan, refusal: Refusal) -> tuple[list[Any], int]:
+        column = DUCKDB.identifier(plan.name)
+        raw = column
+        if self._sources[plan.name] in (SourceType.TIMESTAMP, SourceType.DATE):
+            raw = f"CAST({column} AS STRING)"
+        where = f"{self._expression(plan)} = {int(refusal)}"
+        values = self._query(f"SELECT DISTINCT {raw} AS v FROM src WHERE {where} ORDER BY v LIMIT {SHOWN}").fetchall()
+        (n_distinct,) = self._query(f"SELECT count(DISTINCT {raw}) FROM src WHERE {where}").fetchone()
+        return [v for (v,) in values], int(n_distinct)
+
+
+def _relation(source: Any, connection: Any) -> Any:
+    duckdb = _duckdb()
+    if isinstance(source, duckdb.DuckDBPyRelation):
+        return source
+    if not isinstance(source, (str, os.PathLike)):
+        raise parameter_error("source", type(source).__name__, "a CSV or Parquet path or glob, or a DuckDB relation")
+    path = os.fspath(source)
+    name = Path(path).name.lower()
+    con = connection if connection is not None else duckdb.connect()
+    try:
+        if name.endswith(_PARQUET):
+            return con.read_parquet(path)
+        if name.endswith(_CSV):
+            return con.read_csv(path, header=True, na_values=list(CSV_NA_VALUES))
+    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+        raise DataReadError(
+            [Problem(None, f"cannot read {path!r}: {exc}", "check that the path or glob names CSV or Parquet files")]
+        ) from None
+    raise DataReadError(
+        [Problem(None, f"{path!r} has an unsupported extension", f"use one of {', '.join(_PARQUET + _CSV)}")]
+    )

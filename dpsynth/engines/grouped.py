@@ -1,0 +1,90 @@
+"""Marginals of a grouped table: distinct code rows with their multiplicities.
+
+Out-of-core engines aggregate the encoded table once to its distinct rows
+(one ``GROUP BY`` over every encoded column) and bring only that table to
+Python. Its size is bounded by the product of the domain sizes, not by the
+number of raw rows, so every marginal is then a weighted ``bincount`` of a
+small table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from dpsynth.domain import Domain
+from dpsynth.engines.base import Clique
+from dpsynth.errors import ParameterError
+
+_EXACT_FLOAT_SUM = 2**53
+
+
+class GroupedCounts:
+    """Exact marginals of a table given as distinct code rows and their counts.
+
+    Parameters
+    ----------
+    codes : mapping of str to numpy.ndarray
+        One 1-D integer array per attribute of ``domain``: the distinct rows.
+    weights : numpy.ndarray
+        Number of raw rows behind each distinct row (int64).
+    domain : Domain
+        Number of codes of each attribute.
+
+    Notes
+    -----
+    Implements :class:`~dpsynth.engines.base.CountingEngine`; results are
+    cached per clique in canonical domain order.
+    """
+
+    def __init__(self, codes: Mapping[str, np.ndarray], weights: np.ndarray, domain: Domain):
+        self.domain = domain
+        self._weights = np.asarray(weights, dtype=np.int64)
+        self._columns = {a: np.asarray(codes[a], dtype=np.int64) for a in domain.attributes}
+        for a, col in self._columns.items():
+            if col.shape != self._weights.shape:
+                raise ParameterError(f"codes of attribute {a!r} do not match the weights in length")
+            if col.size and (col.min() < 0 or col.max() >= domain[a]):
+                raise ParameterError(f"codes of attribute {a!r} lie outside 0..{domain[a] - 1}")
+        self._n = int(self._weights.sum())
+        if self._n >= _EXACT_FLOAT_SUM:
+            raise ParameterError(f"{self._n} rows exceed 2**53, beyond exact float64 cell sums")
+        self._cache: dict[Clique, np.ndarray] = {}
+
+    @property
+    def distinct_rows(self) -> int:
+        """Number of distinct code rows held (the engine's memory is linear in it)."""
+        return int(self._weights.size)
+
+    def row_count(self) -> int:
+        """Exact number of raw rows (private)."""
+        return self._n
+
+    def counts(self, cliques: Sequence[Clique]) -> list[np.ndarray]:
+        """Exact counts of each clique; see :class:`~dpsynth.engines.base.CountingEngine`."""
+        return [self._count(tuple(c)) for c in cliques]
+
+    def _count(self, clique: Clique) -> np.ndarray:
+        canonical = self.domain.canonical(clique)
+        if len(canonical) != len(clique):
+            raise ParameterError(f"clique {clique!r} repeats an attribute")
+        table = self._cache.get(canonical)
+        if table is None:
+            table = self._bincount(canonical)
+            self._cache[canonical] = table
+        order = [canonical.index(a) for a in clique]
+        return table.transpose(order) if order != list(range(len(order))) else table
+
+    def _bincount(self, clique: Clique) -> np.ndarray:
+        if not clique:
+            return np.array(self._n, dtype=np.int64)
+        shape = self.domain.marginal_shape(clique)
+        flat = np.zeros(self._weights.size, dtype=np.int64)
+        for a, size in zip(clique, shape, strict=True):
+            flat *= size
+            flat += self._columns[a]
+        size = int(np.prod(shape))
+        # float64 sums of whole numbers are exact below 2**53 rows, checked at construction.
+        summed = np.bincount(flat, weights=self._weights, minlength=size)
+        return summed.astype(np.int64).reshape(shape)

@@ -1,0 +1,186 @@
+"""Counting on Spark: the encoding as column expressions, one job for every clique.
+
+The encoder's rules become Spark SQL expressions (:mod:`dpsynth.engines.sql`)
+evaluated on the executors, so raw rows never reach the driver. One job
+groups the encoded table by every column and collects its distinct code rows
+with their counts (bounded by the domain, not by the rows); every marginal
+is then counted from that table on the driver
+(:class:`~dpsynth.engines.grouped.GroupedCounts`), so a batch of cliques
+costs one job, not one per clique.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dpsynth.domain import Domain
+from dpsynth.encoding import TableEncoder
+from dpsynth.engines.base import Clique
+from dpsynth.engines.grouped import GroupedCounts
+from dpsynth.engines.refusals import SHOWN, column_problems, structure_problems
+from dpsynth.engines.sql import (
+    SPARK,
+    ColumnPlan,
+    Refusal,
+    SourceType,
+    code_expression,
+    column_plans,
+    type_problem,
+)
+from dpsynth.errors import DataReadError, EngineError, InputDataError, Problem, parameter_error
+
+_TYPES = {
+    "StringType": SourceType.STRING, "VarcharType": SourceType.STRING, "CharType": SourceType.STRING,
+    "ByteType": SourceType.INTEGER, "ShortType": SourceType.INTEGER, "IntegerType": SourceType.INTEGER,
+    "LongType": SourceType.INTEGER, "FloatType": SourceType.FLOAT, "DoubleType": SourceType.FLOAT,
+    "DecimalType": SourceType.FLOAT, "BooleanType": SourceType.BOOLEAN, "TimestampType": SourceType.TIMESTAMP,
+    "TimestampNTZType": SourceType.TIMESTAMP, "DateType": SourceType.DATE,
+}
+_TIME_ZONE = "spark.sql.session.timeZone"
+
+
+def _pyspark() -> Any:
+    try:
+        import pyspark.sql
+    except ImportError:
+        raise EngineError("the Spark engine needs pyspark: pip install 'dpsynth[spark]'") from None
+    return pyspark.sql
+
+
+class SparkEngine:
+    """Exact marginals of a Spark DataFrame or of files Spark reads.
+
+    Parameters
+    ----------
+    source : pyspark.sql.DataFrame, str or path
+        A DataFrame, or a Parquet (``.parquet``, ``.pq``) or CSV (``.csv``,
+        ``.csv.gz``) path, directory of part files, or glob.
+    encoder : TableEncoder
+        The encoder of the table's complete public schema.
+    spark : pyspark.sql.SparkSession, optional
+        The session that reads a path; the active one (or a new local one) by default.
+
+    Raises
+    ------
+    InputDataError
+        Listing every problem of the table, as ``TableEncoder.encode`` lists them.
+    DataReadError
+        If the files cannot be read.
+    EngineError
+        If pyspark is not installed.
+
+    Notes
+    -----
+    The table is read once, at construction, by one job that validates and
+    groups it; only the distinct code rows and their counts reach the driver.
+    Spark times have microsecond resolution and the job runs with the
+    session's time zone set to UTC (restored afterwards), so naive times are
+    UTC as in the pandas path. A CSV read by Spark takes only empty fields as
+    missing.
+    """
+
+    def __init__(self, source: Any, encoder: TableEncoder, spark: Any = None):
+        if not isinstance(encoder, TableEncoder):
+            raise parameter_error("encoder", type(encoder).__name__, "a dpsynth.encoding.TableEncoder")
+        self.domain: Domain = encoder.domain
+        self._frame = _frame(source, spark)
+        self._plans = column_plans(encoder)
+        with _utc(self._frame.sparkSession):
+            self._counts = self._group()
+
+    @property
+    def distinct_rows(self) -> int:
+        """Number of distinct code rows the engine holds."""
+        return self._counts.distinct_rows
+
+    def row_count(self) -> int:
+        """Exact number of rows (private)."""
+        return self._counts.row_count()
+
+    def counts(self, cliques: Sequence[Clique]) -> list[np.ndarray]:
+        """Exact counts of each clique; see :class:`~dpsynth.engines.base.CountingEngine`."""
+        return self._counts.counts(cliques)
+
+    def _group(self) -> GroupedCounts:
+        fields = {f.name: f.dataType for f in self._frame.schema.fields}
+        problems = structure_problems([p.name for p in self._plans], fields)
+        if problems:
+            raise InputDataError(problems)
+        self._sources = {p.name: _TYPES.get(type(fields[p.name]).__name__, SourceType.OTHER) for p in self._plans}
+        typed = [type_problem(p.spec, self._sources[p.name], fields[p.name].simpleString()) for p in self._plans]
+        if any(typed):
+            raise InputDataError([p for p in typed if p is not None])
+        keys = [f"c{i}" for i in range(len(self._plans))]
+        encoded = self._frame.selectExpr(*(f"{self._expression(p)} AS {k}" for p, k in zip(self._plans, keys, strict=True)))
+        table = _collect(encoded.groupBy(*keys).count())
+        weights = np.asarray(table["count"], dtype=np.int64)
+        columns = {p.name: np.asarray(table[k], dtype=np.int64) for p, k in zip(self._plans, keys, strict=True)}
+        if not weights.size:
+            raise InputDataError([Problem(None, "the table has no rows", "pass a non-empty table")])
+        for plan in self._plans:
+            problems += column_problems(plan, columns[plan.name], weights, self._examples)
+        if problems:
+            raise InputDataError(problems)
+        return GroupedCounts(columns, weights, self.domain)
+
+    def _expression(self, plan: ColumnPlan) -> str:
+        return code_expression(plan, self._sources[plan.name], SPARK)
+
+    def _examples(self, plan: ColumnPlan, refusal: Refusal) -> tuple[list[Any], int]:
+        column = SPARK.identifier(plan.name)
+        raw = column
+        if self._sources[plan.name] in (SourceType.TIMESTAMP, SourceType.DATE):
+            raw = f"CAST({column} AS STRING)"
+        offending = self._frame.where(f"{self._expression(plan)} = {int(refusal)}").selectExpr(f"{raw} AS v").distinct()
+        values = [row["v"] for row in offending.orderBy("v").limit(SHOWN).collect()]
+        return values, offending.count()
+
+
+def _frame(source: Any, spark: Any) -> Any:
+    sql = _pyspark()
+    if isinstance(source, sql.DataFrame):
+        return source
+    if not isinstance(source, (str, os.PathLike)):
+        raise parameter_error("source", type(source).__name__, "a Spark DataFrame, or a CSV or Parquet path or glob")
+    path = os.fspath(source)
+    session = spark or sql.SparkSession.getActiveSession() or sql.SparkSession.builder.appName("dpsynth").getOrCreate()
+    name = Path(path.rstrip("/")).name.lower()
+    try:
+        if name.endswith((".parquet", ".pq")):
+            return session.read.parquet(path)
+        if name.endswith((".csv", ".csv.gz")):
+            return session.read.csv(path, header=True, inferSchema=True)
+    except Exception as exc:  # Spark wraps a missing path in its own JVM-side exception types
+        raise DataReadError(
+            [Problem(None, f"cannot read {path!r}: {str(exc).splitlines()[0]}",
+                     "check that the path or glob names CSV or Parquet files")]
+        ) from None
+    raise DataReadError(
+        [Problem(None, f"{path!r} has an unsupported extension", "use .parquet, .pq, .csv or .csv.gz")]
+    )
+
+
+def _collect(frame: Any) -> dict[str, np.ndarray]:
+    """The columns of a small DataFrame as numpy arrays, through Arrow where Spark has it."""
+    if hasattr(frame, "toArrow"):
+        table = frame.toArrow()
+        return {name: table.column(name).to_numpy() for name in table.column_names}
+    pdf = frame.toPandas()
+    return {name: pdf[name].to_numpy() for name in pdf.columns}
+
+
+@contextlib.contextmanager
+def _utc(session: Any) -> Iterator[None]:
+    """Run with the session's time zone set to UTC, then restore it."""
+    previous = session.conf.get(_TIME_ZONE)
+    session.conf.set(_TIME_ZONE, "UTC")
+    try:
+        yield
+    finally:
+        session.conf.set(_TIME_ZONE, previous)

@@ -1,0 +1,304 @@
+"""The table encoder's coding rules as SQL expressions, for engines that count in place.
+
+:func:`code_expression` turns one column of a :class:`~dpsynth.encoding.TableEncoder`
+into a SQL expression that gives every raw row exactly the code
+``TableEncoder.encode`` gives it:
+
+- categorical: the raw value's :func:`~dpsynth.schema.category_key`, computed
+  in SQL from the source type, matched against the declared categories; no
+  match gives the "other" code;
+- boolean: ``False``/``True`` (also ``true``/``false`` text and 0/1);
+- integer, continuous and datetime: the bin, found by a binary tree of
+  comparisons with the encoder's own edges, so the code equals numpy's
+  ``searchsorted`` on the same edges; out-of-range values fall in the first or
+  last bin (clipping); datetimes are compared as UTC nanoseconds;
+- missing values (``NULL``, and ``NaN`` in a float column): the missing code.
+
+A value that ``Schema.check_frame`` refuses gets a negative sentinel code
+(:class:`Refusal`) instead, so one aggregation both counts and validates.
+
+The expressions use the SQL that DuckDB and Spark share; the few differences
+(quoting, string literals, datetimes) live in :class:`Dialect`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, IntEnum
+
+import pandas as pd
+
+from dpsynth.encoding import TableEncoder
+from dpsynth.errors import Problem
+from dpsynth.schema import ColumnKind, ColumnSpec, category_key
+
+#: largest magnitude below which a whole float converts to BIGINT exactly (under 2**63)
+_BIGINT_SAFE = "9.2e18"
+
+# An ISO time followed by a UTC offset: such text is an instant, other text is naive UTC.
+_OFFSET_PATTERN = r"[0-9]:[0-9][0-9](:[0-9][0-9](\.[0-9]+)?)?\s*(Z|[+-][0-9][0-9](:?[0-9][0-9])?)$"
+
+
+class SourceType(str, Enum):
+    """What a source column holds, as far as the coding rules care."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    FLOAT = "float"
+    BOOLEAN = "boolean"
+    #: an instant, or a naive time taken as UTC
+    TIMESTAMP = "timestamp"
+    DATE = "date"
+    OTHER = "other"
+
+
+class Refusal(IntEnum):
+    """Sentinel codes of values the schema refuses; negative, so never a real code."""
+
+    MISSING = -1  # missing in a column that is not nullable
+    UNKNOWN = -2  # not a declared category (on_unknown: error)
+    NOT_NUMBER = -3
+    NOT_BOOLEAN = -4
+    NOT_DATETIME = -5
+    NOT_FINITE = -6
+    NOT_WHOLE = -7
+    OUTSIDE = -8  # outside the bounds (on_unknown: error)
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """What the SQL needs of one encoded column.
+
+    Attributes
+    ----------
+    spec : ColumnSpec
+        The column's public specification.
+    n_values : int
+        Number of value codes (before "other" and missing).
+    other_code, missing_code : int or None
+        As :meth:`TableEncoder.other_code` and :meth:`TableEncoder.missing_code`.
+    edges : tuple or None
+        Bin edges: floats (numeric) or int nanoseconds since the epoch, UTC (datetime).
+    """
+
+    spec: ColumnSpec
+    n_values: int
+    other_code: int | None
+    missing_code: int | None
+    edges: tuple[float, ...] | tuple[int, ...] | None
+
+    @property
+    def name(self) -> str:
+        """The column name."""
+        return self.spec.name
+
+    @property
+    def range(self) -> tuple[float, float] | tuple[int, int]:
+        """The bounds ``on_unknown: error`` checks: the declared ends, not the bin edges."""
+        spec = self.spec
+        ends = (spec.lower, spec.upper) if spec.bin_edges is None else (spec.bin_edges[0], spec.bin_edges[-1])
+        if spec.kind is ColumnKind.DATETIME:
+            return _utc_ns(ends[0]), _utc_ns(ends[1])
+        return float(ends[0]), float(ends[1])
+
+
+def _utc_ns(value: object) -> int:
+    return int(pd.Timestamp(value).value)
+
+
+def column_plans(encoder: TableEncoder) -> list[ColumnPlan]:
+    """One :class:`ColumnPlan` per column of ``encoder``, in schema order."""
+    plans = []
+    for spec in encoder.schema:
+        name = spec.name
+        missing, other = encoder.missing_code(name), encoder.other_code(name)
+        n_values = encoder.domain[name] - (missing is not None) - (other is not None)
+        edges: tuple[float, ...] | tuple[int, ...] | None = None
+        if spec.kind.is_numeric:
+            edges = tuple(float(e) for e in encoder.bin_edges(name))
+        elif spec.kind is ColumnKind.DATETIME:
+            edges = tuple(int(e) for e in encoder.bin_edges(name).view("int64"))
+        plans.append(ColumnPlan(spec, n_values, other, missing, edges))
+    return plans
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The differences between the SQL of two engines.
+
+    Parameters
+    ----------
+    name : str
+        ``"duckdb"`` or ``"spark"``.
+    """
+
+    name: str
+
+    def identifier(self, name: str) -> str:
+        """A quoted column name."""
+        if self.name == "spark":
+            return "`" + name.replace("`", "``") + "`"
+        return '"' + name.replace('"', '""') + '"'
+
+    def string(self, text: str) -> str:
+        """A string literal."""
+        if self.name == "spark":
+            return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return "'" + text.replace("'", "''") + "'"
+
+    def epoch_ns(self, column: str, source: SourceType) -> str:
+        """Nanoseconds since the epoch, UTC, of a time column; NULL for unreadable text."""
+        if self.name == "spark":
+            # Spark times are microseconds; the engine runs its job with the session in UTC.
+            if source is SourceType.STRING:
+                return f"(unix_micros(try_to_timestamp({column})) * 1000)"
+            return f"(unix_micros(CAST({column} AS TIMESTAMP)) * 1000)"
+        if source is SourceType.STRING:
+            # Text with an offset is an instant; naive text is UTC whatever the session zone.
+            return (
+                f"(CASE WHEN regexp_matches({column}, {self.string(_OFFSET_PATTERN)}) "
+                f"THEN epoch_ns(TRY_CAST({column} AS TIMESTAMPTZ)) "
+                f"ELSE epoch_ns(TRY_CAST({column} AS TIMESTAMP_NS)) END)"
+            )
+        return f"epoch_ns({column})"
+
+
+DUCKDB = Dialect("duckdb")
+SPARK = Dialect("spark")
+
+
+def code_expression(plan: ColumnPlan, source: SourceType, dialect: Dialect) -> str:
+    """SQL giving the code of every row of one column (a :class:`Refusal` if refused).
+
+    Parameters
+    ----------
+    plan : ColumnPlan
+        The column's coding.
+    source : SourceType
+        What the source column holds.
+    dialect : Dialect
+        The engine's SQL.
+
+    Returns
+    -------
+    str
+        A SQL expression over the column, of an integer type.
+    """
+    column = dialect.identifier(plan.name)
+    missing = f"{column} IS NULL" + (f" OR isnan({column})" if source is SourceType.FLOAT else "")
+    missing_code = plan.missing_code if plan.missing_code is not None else int(Refusal.MISSING)
+    kind = plan.spec.kind
+    if kind is ColumnKind.CATEGORICAL:
+        present = _categorical(plan, column, source, dialect)
+    elif kind is ColumnKind.BOOLEAN:
+        present = _boolean(column, source, dialect)
+    elif kind is ColumnKind.DATETIME:
+        present = _datetime(plan, column, source, dialect)
+    else:
+        present = _numeric(plan, column, source)
+    return f"(CASE WHEN {missing} THEN {missing_code} ELSE {present} END)"
+
+
+def type_problem(spec: ColumnSpec, source: SourceType, type_name: str) -> Problem | None:
+    """The problem of a source column whose type cannot hold the column's kind, if any."""
+    if spec.kind.is_numeric and source in (SourceType.BOOLEAN, SourceType.TIMESTAMP, SourceType.DATE):
+        return Problem(spec.name, f"the column holds {type_name} values, not numbers",
+                       "declare it with the kind of its values, or convert them to numbers first")
+    if spec.kind is ColumnKind.DATETIME and source in (SourceType.INTEGER, SourceType.FLOAT, SourceType.BOOLEAN):
+        return Problem(spec.name, f"the column holds {type_name} values, not datetimes",
+                       "parse it into datetimes first (pandas.to_datetime) or declare it numeric")
+    if source is SourceType.OTHER and spec.kind is not ColumnKind.CATEGORICAL:
+        return Problem(spec.name, f"the column holds {type_name} values",
+                       f"convert them to {spec.kind.value} values first")
+    return None
+
+
+def _categorical(plan: ColumnPlan, column: str, source: SourceType, dialect: Dialect) -> str:
+    fallback = plan.other_code if plan.other_code is not None else int(Refusal.UNKNOWN)
+    categories = plan.spec.categories or ()
+    if not categories:
+        return str(fallback)
+    key = _category_key(column, source)
+    whens = " ".join(f"WHEN {dialect.string(category_key(c))} THEN {i}" for i, c in enumerate(categories))
+    return f"(CASE {key} {whens} ELSE {fallback} END)"
+
+
+def _category_key(column: str, source: SourceType) -> str:
+    """:func:`~dpsynth.schema.category_key` in SQL."""
+    if source is SourceType.STRING:
+        return column
+    if source is SourceType.BOOLEAN:
+        return f"(CASE WHEN {column} THEN 'True' ELSE 'False' END)"
+    if source is SourceType.FLOAT:
+        # Whole numbers are written without a fraction, as category_key writes them.
+        return (
+            f"(CASE WHEN {column} = floor({column}) AND abs({column}) < {_BIGINT_SAFE} "
+            f"THEN CAST(CAST({column} AS BIGINT) AS STRING) ELSE CAST({column} AS STRING) END)"
+        )
+    return f"CAST({column} AS STRING)"
+
+
+def _boolean(column: str, source: SourceType, dialect: Dialect) -> str:
+    bad = int(Refusal.NOT_BOOLEAN)
+    if source is SourceType.BOOLEAN:
+        return f"(CASE WHEN {column} THEN 1 ELSE 0 END)"
+    if source is SourceType.STRING:
+        true = ", ".join(dialect.string(t) for t in ("True", "true", "TRUE"))
+        false = ", ".join(dialect.string(t) for t in ("False", "false", "FALSE"))
+        return f"(CASE WHEN {column} IN ({true}) THEN 1 WHEN {column} IN ({false}) THEN 0 ELSE {bad} END)"
+    if source in (SourceType.INTEGER, SourceType.FLOAT):
+        return f"(CASE WHEN {column} = 1 THEN 1 WHEN {column} = 0 THEN 0 ELSE {bad} END)"
+    return str(bad)
+
+
+def _numeric(plan: ColumnPlan, column: str, source: SourceType) -> str:
+    if source is SourceType.STRING:
+        x = f"TRY_CAST({column} AS DOUBLE)"
+        checks = [f"WHEN {x} IS NULL OR isnan({x}) THEN {int(Refusal.NOT_NUMBER)}"]
+    elif source in (SourceType.INTEGER, SourceType.FLOAT):
+        x = f"CAST({column} AS DOUBLE)"
+        checks = []
+    else:
+        return str(int(Refusal.NOT_NUMBER))
+    checks.append(f"WHEN abs({x}) = CAST('Infinity' AS DOUBLE) THEN {int(Refusal.NOT_FINITE)}")
+    if plan.spec.kind is ColumnKind.INTEGER:
+        checks.append(f"WHEN {x} <> floor({x}) THEN {int(Refusal.NOT_WHOLE)}")
+    if plan.spec.on_unknown == "error":
+        lo, hi = (_double(v) for v in plan.range)
+        checks.append(f"WHEN {x} < {lo} OR {x} > {hi} THEN {int(Refusal.OUTSIDE)}")
+    edges = [_double(e) for e in plan.edges or ()]
+    return f"(CASE {' '.join(checks)} ELSE {_bin_tree(x, edges, 0, plan.n_values - 1)} END)"
+
+
+def _datetime(plan: ColumnPlan, column: str, source: SourceType, dialect: Dialect) -> str:
+    if source not in (SourceType.STRING, SourceType.TIMESTAMP, SourceType.DATE):
+        return str(int(Refusal.NOT_DATETIME))
+    ns = dialect.epoch_ns(column, source)
+    checks = []
+    if source is SourceType.STRING:
+        checks.append(f"WHEN {ns} IS NULL THEN {int(Refusal.NOT_DATETIME)}")
+    if plan.spec.on_unknown == "error":
+        lo, hi = plan.range
+        checks.append(f"WHEN {ns} < {lo} OR {ns} > {hi} THEN {int(Refusal.OUTSIDE)}")
+    tree = _bin_tree(ns, [str(int(e)) for e in plan.edges or ()], 0, plan.n_values - 1)
+    return f"(CASE {' '.join(checks)} ELSE {tree} END)" if checks else tree
+
+
+def _double(value: float) -> str:
+    # repr is the shortest text that reads back as the same double in both engines.
+    return f"CAST('{float(value)!r}' AS DOUBLE)"
+
+
+def _bin_tree(x: str, edges: list[str], low: int, high: int) -> str:
+    """Code ``c`` in ``low..high`` with ``edges[c] <= x < edges[c + 1]``, by bisection.
+
+    Only the inner edges are compared, so values below the first edge land in
+    bin 0 and values above the last in the last bin: clipping, as the encoder does.
+    """
+    if low == high:
+        return str(low)
+    mid = (low + high + 1) // 2
+    return (
+        f"(CASE WHEN {x} < {edges[mid]} THEN {_bin_tree(x, edges, low, mid - 1)} "
+        f"ELSE {_bin_tree(x, edges, mid, high)} END)"
+    )
