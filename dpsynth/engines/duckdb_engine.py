@@ -172,7 +172,7 @@ class DuckDBEngine:
             raw = f"CAST({column} AS STRING)"
         where = f"{self._expression(plan)} = {int(refusal)}"
         values = self._query(f"SELECT DISTINCT {raw} AS v FROM src WHERE {where} ORDER BY v LIMIT {SHOWN}").fetchall()
-        (n_distinct,) = self._query(f"SELECT count(DISTINCT {raw}) FROM src WHERE {where}").fetchone()
+        ((n_distinct,),) = self._query(f"SELECT count(DISTINCT {raw}) FROM src WHERE {where}").fetchall()
         return [v for (v,) in values], int(n_distinct)
 
 

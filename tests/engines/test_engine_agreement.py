@@ -131,6 +131,7 @@ def _spark():
 
     return (SparkSession.builder.master("local[1]").appName("dpsynth-tests")
             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
+            .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
             .getOrCreate())
 
 

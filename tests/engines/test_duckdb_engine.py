@@ -1,0 +1,174 @@
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from dpsynth.encoding import TableEncoder
+from dpsynth.engines import CountingEngine, DuckDBEngine, NumpyEngine
+from dpsynth.errors import DataReadError, InputDataError, ParameterError
+from dpsynth.schema import ColumnKind, ColumnSpec, Schema
+
+
+def schema(**changes):
+    """Three columns; ``changes`` replaces the spec of a column by name."""
+    specs = {
+        "city": ColumnSpec("city", ColumnKind.CATEGORICAL, categories=("Oslo", "Rome", "Lima")),
+        "size": ColumnSpec("size", ColumnKind.INTEGER, lower=1, upper=4),
+        "price": ColumnSpec("price", ColumnKind.CONTINUOUS, lower=0.0, upper=10.0, bins=4),
+    }
+    specs.update(changes)
+    return Schema(tuple(specs.values()))
+
+
+@pytest.fixture
+def frame():
+    rng = np.random.default_rng(11)
+    n = 300
+    return pd.DataFrame({
+        "city": rng.choice(["Oslo", "Rome", "Lima"], n),
+        "size": rng.integers(1, 5, n),
+        "price": rng.uniform(0, 10, n),
+    })
+
+
+def write(df, tmp_path, name="t.parquet"):
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        df.to_csv(path, index=False)
+    else:
+        df.to_parquet(path)
+    return path
+
+
+def reference(df, encoder, cliques):
+    encoded = encoder.encode(df)
+    return NumpyEngine(dict(encoded.columns), encoded.domain).counts(cliques)
+
+
+def test_is_a_counting_engine_with_clique_axes_in_the_order_given(frame, tmp_path):
+    encoder = TableEncoder(schema())
+    engine = DuckDBEngine(write(frame, tmp_path), encoder)
+    assert isinstance(engine, CountingEngine)
+    assert engine.domain == encoder.domain
+    assert engine.row_count() == len(frame)
+    cliques = [("price", "city"), ("city", "price"), ("size",), ()]
+    got = engine.counts(cliques)
+    for want, have in zip(reference(frame, encoder, cliques), got, strict=True):
+        np.testing.assert_array_equal(have, want)
+    np.testing.assert_array_equal(got[0], got[1].T)
+    assert got[3] == len(frame)
+
+
+def test_the_distinct_rows_bound_the_memory(frame, tmp_path):
+    engine = DuckDBEngine(write(frame, tmp_path), TableEncoder(schema()))
+    assert engine.distinct_rows <= 3 * 4 * 4
+
+
+def test_reads_a_glob_of_files_and_a_relation(frame, tmp_path):
+    encoder = TableEncoder(schema())
+    write(frame.iloc[:100], tmp_path, "part-0.parquet")
+    write(frame.iloc[100:], tmp_path, "part-1.parquet")
+    (want,) = reference(frame, encoder, [("city", "size")])
+    (by_glob,) = DuckDBEngine(str(tmp_path / "part-*.parquet"), encoder).counts([("city", "size")])
+    con = duckdb.connect()
+    relation = con.read_parquet(str(tmp_path / "part-*.parquet"))
+    (by_relation,) = DuckDBEngine(relation, encoder).counts([("city", "size")])
+    np.testing.assert_array_equal(by_glob, want)
+    np.testing.assert_array_equal(by_relation, want)
+
+
+def test_integer_categories_match_text_and_float_values(tmp_path):
+    # category_key: 2, 2.0 and "2" all match the category 2, as in the pandas path.
+    encoder = TableEncoder(Schema((ColumnSpec("g", ColumnKind.CATEGORICAL, categories=(1, 2, 3)),)))
+    for values in ([1, 2, 2, 3], [1.0, 2.0, 2.0, 3.0], ["1", "2", "2", "3"]):
+        df = pd.DataFrame({"g": values})
+        (got,) = DuckDBEngine(write(df, tmp_path), encoder).counts([("g",)])
+        np.testing.assert_array_equal(got, reference(df, encoder, [("g",)])[0])
+        np.testing.assert_array_equal(got, [1, 2, 1])
+
+
+def test_naive_and_offset_datetime_text_is_compared_in_utc(tmp_path):
+    spec = ColumnSpec("t", ColumnKind.DATETIME, lower="2020-01-01", upper="2020-01-03", bins=2,
+                      on_unknown="error")
+    encoder = TableEncoder(Schema((spec,)))
+    # 2020-01-02T01:00+02:00 is 2020-01-01T23:00 UTC: the first bin, not the second.
+    df = pd.DataFrame({"t": ["2020-01-01 12:00:00", "2020-01-02T01:00:00+02:00", "2020-01-02 00:00:00"]})
+    (got,) = DuckDBEngine(write(df, tmp_path), encoder).counts([("t",)])
+    np.testing.assert_array_equal(got, reference(df, encoder, [("t",)])[0])
+    np.testing.assert_array_equal(got, [2, 1])
+
+
+def refusal(df, sch, tmp_path, name="t.parquet"):
+    """The problems of the pandas path and of the engine, as comparable tuples."""
+    encoder = TableEncoder(sch)
+    with pytest.raises(InputDataError) as pandas_path:
+        encoder.encode(df)
+    with pytest.raises(InputDataError) as engine:
+        DuckDBEngine(write(df, tmp_path, name), encoder)
+    key = [(p.column, p.message, p.fix, p.value) for p in pandas_path.value.problems]
+    return key, [(p.column, p.message, p.fix, p.value) for p in engine.value.problems]
+
+
+def test_refuses_what_the_encoder_refuses_with_the_same_problems(frame, tmp_path):
+    df = frame.astype({"city": object, "price": object})
+    df.loc[3, "city"] = "Mars"
+    df.loc[5, "city"] = None
+    df.loc[7, "price"] = "cheap"
+    sch = schema(size=ColumnSpec("size", ColumnKind.INTEGER, lower=1, upper=3, on_unknown="error"))
+    want, got = refusal(df, sch, tmp_path, "t.csv")
+    assert got == want
+    columns = [problem[0] for problem in got]
+    assert columns == ["city", "city", "size", "price"]
+    assert "'Mars'" in got[1][1] and "'cheap'" in got[3][1]
+
+
+def test_refuses_non_whole_and_infinite_numbers(frame, tmp_path):
+    df = frame.astype({"size": float})
+    df.loc[0, "size"] = 2.5
+    df.loc[1, "price"] = np.inf
+    want, got = refusal(df, schema(), tmp_path)
+    assert got == want
+    assert [p[0] for p in got] == ["size", "price"]
+
+
+def test_refuses_an_all_missing_column_and_a_non_boolean(tmp_path):
+    df = pd.DataFrame({"flag": ["true", "maybe"], "note": pd.array([None, None], dtype="string")})
+    sch = Schema((ColumnSpec("flag", ColumnKind.BOOLEAN),
+                  ColumnSpec("note", ColumnKind.CATEGORICAL, categories=("x",), nullable=True)))
+    want, got = refusal(df, sch, tmp_path)
+    assert got == want
+    assert [p[0] for p in got] == ["flag", "note"]
+
+
+def test_lists_many_unknown_categories_with_how_many_more(tmp_path):
+    df = pd.DataFrame({"city": [f"c{i}" for i in range(8)]})
+    sch = Schema((ColumnSpec("city", ColumnKind.CATEGORICAL, categories=("Oslo",)),))
+    with pytest.raises(InputDataError, match=r"'c0', 'c1', 'c2', 'c3', 'c4' are not .* \(and 3 more\)"):
+        DuckDBEngine(write(df, tmp_path), TableEncoder(sch))
+
+
+def test_refuses_missing_and_undeclared_columns(frame, tmp_path):
+    path = write(frame.rename(columns={"price": "cost"}), tmp_path)
+    with pytest.raises(InputDataError) as err:
+        DuckDBEngine(path, TableEncoder(schema()))
+    assert [(p.column, p.message) for p in err.value.problems] == [
+        ("price", "the schema declares it but the table lacks it"),
+        ("cost", "the table has it but the schema does not declare it"),
+    ]
+
+
+def test_refuses_an_empty_table(frame, tmp_path):
+    with pytest.raises(InputDataError, match="the table has no rows"):
+        DuckDBEngine(write(frame.iloc[:0], tmp_path), TableEncoder(schema()))
+
+
+def test_refuses_unreadable_sources(frame, tmp_path):
+    encoder = TableEncoder(schema())
+    with pytest.raises(DataReadError, match="missing.parquet"):
+        DuckDBEngine(tmp_path / "missing.parquet", encoder)
+    with pytest.raises(DataReadError, match="unsupported extension"):
+        DuckDBEngine(tmp_path / "t.json", encoder)
+    with pytest.raises(ParameterError, match="source"):
+        DuckDBEngine(frame, encoder)
+    with pytest.raises(ParameterError, match="encoder"):
+        DuckDBEngine(write(frame, tmp_path), schema())

@@ -1,0 +1,62 @@
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dpsynth.encoding import TableEncoder
+from dpsynth.engines import CountingEngine, NumpyEngine
+from dpsynth.errors import InputDataError, ParameterError
+from dpsynth.schema import ColumnKind, ColumnSpec, Schema
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def spark():
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'dpsynth[spark]')")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java, which is not on the PATH")
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.master("local[1]").appName("dpsynth-tests")
+            .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
+            .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+            .getOrCreate())
+
+
+SCHEMA = Schema((
+    ColumnSpec("city", ColumnKind.CATEGORICAL, categories=("Oslo", "Rome"), nullable=True),
+    ColumnSpec("size", ColumnKind.INTEGER, lower=1, upper=4, on_unknown="error"),
+))
+
+
+def test_counts_a_path_and_refuses_what_the_encoder_refuses(spark, tmp_path):
+    from dpsynth.engines import SparkEngine
+
+    df = pd.DataFrame({"city": ["Oslo", "Rome", None, "Rome", "Oslo"], "size": [1, 4, 2, 2, 3]})
+    df.to_parquet(tmp_path / "ok.parquet")
+    encoder = TableEncoder(SCHEMA)
+    spark.conf.set("spark.sql.session.timeZone", "America/Lima")
+    engine = SparkEngine(str(tmp_path / "ok.parquet"), encoder, spark=spark)
+    assert isinstance(engine, CountingEngine)
+    encoded = encoder.encode(df)
+    want = NumpyEngine(dict(encoded.columns), encoded.domain).counts([("size", "city")])
+    np.testing.assert_array_equal(engine.counts([("size", "city")])[0], want[0])
+    assert engine.row_count() == 5
+    # The session's time zone is restored after the job.
+    assert spark.conf.get("spark.sql.session.timeZone") == "America/Lima"
+
+    bad = df.assign(city=["Oslo", "Mars", None, "Rome", "Oslo"], size=[1, 9, 2, 2, 3])
+    with pytest.raises(InputDataError) as pandas_path:
+        encoder.encode(bad)
+    with pytest.raises(InputDataError) as on_spark:
+        SparkEngine(spark.createDataFrame(bad.astype(object).where(bad.notna(), None)), encoder)
+    assert [str(p) for p in on_spark.value.problems] == [str(p) for p in pandas_path.value.problems]
+
+
+def test_refuses_a_source_that_is_not_a_frame_or_path(spark):
+    from dpsynth.engines import SparkEngine
+
+    with pytest.raises(ParameterError, match="source"):
+        SparkEngine(42, TableEncoder(SCHEMA), spark=spark)
