@@ -23,6 +23,7 @@ The expressions use the SQL that DuckDB and Spark share; the few differences
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 
@@ -34,6 +35,8 @@ from dpsynth.schema import ColumnKind, ColumnSpec, category_key
 
 #: largest magnitude below which a whole float converts to BIGINT exactly (under 2**63)
 _BIGINT_SAFE = "9.2e18"
+#: integer columns compare with integer literals when every edge and bound is below this
+_EXACT_INTEGER = 2**53
 
 # An ISO time followed by a UTC offset: such text is an instant, other text is naive UTC.
 _OFFSET_PATTERN = r"[0-9]:[0-9][0-9](:[0-9][0-9](\.[0-9]+)?)?\s*(Z|[+-][0-9][0-9](:?[0-9][0-9])?)$"
@@ -146,6 +149,14 @@ class Dialect:
             return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
         return "'" + text.replace("'", "''") + "'"
 
+    def lookup(self, key: str, keys: list[str], fallback: int) -> str:
+        """The position of ``key`` in ``keys`` (string literals), or ``fallback``."""
+        if self.name == "duckdb":
+            # One list lookup is about twice as fast as a chain of comparisons on long lists.
+            return f"coalesce(list_position([{', '.join(keys)}], {key}) - 1, {fallback})"
+        whens = " ".join(f"WHEN {k} THEN {i}" for i, k in enumerate(keys))
+        return f"(CASE {key} {whens} ELSE {fallback} END)"
+
     def epoch_ns(self, column: str, source: SourceType) -> str:
         """Nanoseconds since the epoch, UTC, of a time column; NULL for unreadable text."""
         if self.name == "spark":
@@ -218,9 +229,8 @@ def _categorical(plan: ColumnPlan, column: str, source: SourceType, dialect: Dia
     categories = plan.spec.categories or ()
     if not categories:
         return str(fallback)
-    key = _category_key(column, source)
-    whens = " ".join(f"WHEN {dialect.string(category_key(c))} THEN {i}" for i, c in enumerate(categories))
-    return f"(CASE {key} {whens} ELSE {fallback} END)"
+    keys = [dialect.string(category_key(c)) for c in categories]
+    return dialect.lookup(_category_key(column, source), keys, fallback)
 
 
 def _category_key(column: str, source: SourceType) -> str:
@@ -252,6 +262,14 @@ def _boolean(column: str, source: SourceType, dialect: Dialect) -> str:
 
 
 def _numeric(plan: ColumnPlan, column: str, source: SourceType) -> str:
+    edges, (lo, hi) = list(plan.edges or ()), plan.range
+    if source is SourceType.INTEGER and max(abs(v) for v in [*edges, lo, hi]) < _EXACT_INTEGER:
+        # Whole numbers are finite and whole; x < e is x < ceil(e) without a cast to double.
+        checks = []
+        if plan.spec.on_unknown == "error":
+            checks.append(f"WHEN {column} < {math.ceil(lo)} OR {column} > {math.floor(hi)} THEN {int(Refusal.OUTSIDE)}")
+        tree = _bin_tree(column, [str(math.ceil(e)) for e in edges], 0, plan.n_values - 1)
+        return f"(CASE {' '.join(checks)} ELSE {tree} END)" if checks else tree
     if source is SourceType.STRING:
         x = f"TRY_CAST({column} AS DOUBLE)"
         checks = [f"WHEN {x} IS NULL OR isnan({x}) THEN {int(Refusal.NOT_NUMBER)}"]
@@ -264,10 +282,9 @@ def _numeric(plan: ColumnPlan, column: str, source: SourceType) -> str:
     if plan.spec.kind is ColumnKind.INTEGER:
         checks.append(f"WHEN {x} <> floor({x}) THEN {int(Refusal.NOT_WHOLE)}")
     if plan.spec.on_unknown == "error":
-        lo, hi = (_double(v) for v in plan.range)
-        checks.append(f"WHEN {x} < {lo} OR {x} > {hi} THEN {int(Refusal.OUTSIDE)}")
-    edges = [_double(e) for e in plan.edges or ()]
-    return f"(CASE {' '.join(checks)} ELSE {_bin_tree(x, edges, 0, plan.n_values - 1)} END)"
+        checks.append(f"WHEN {x} < {_double(lo)} OR {x} > {_double(hi)} THEN {int(Refusal.OUTSIDE)}")
+    tree = _bin_tree(x, [_double(e) for e in edges], 0, plan.n_values - 1)
+    return f"(CASE {' '.join(checks)} ELSE {tree} END)"
 
 
 def _datetime(plan: ColumnPlan, column: str, source: SourceType, dialect: Dialect) -> str:
