@@ -162,8 +162,12 @@ class DuckDBEngine:
         duckdb = _duckdb()
         try:
             return self._relation.query("src", sql)
-        except duckdb.IOException as exc:
-            raise DataReadError([Problem(None, f"cannot read the table: {exc}", "check the path and the files")]) from None
+        except (duckdb.IOException, duckdb.ConversionException, duckdb.InvalidInputException) as exc:
+            # A CSV whose later rows do not fit the types sniffed from its first rows lands here too.
+            raise DataReadError(
+                [Problem(None, f"cannot read the table: {str(exc).splitlines()[0]}",
+                         "check the files; for a CSV, convert it to Parquet to fix the column types")]
+            ) from None
 
     def _examples(self, plan: ColumnPlan, refusal: Refusal) -> tuple[list[Any], int]:
         column = DUCKDB.identifier(plan.name)

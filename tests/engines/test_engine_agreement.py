@@ -27,6 +27,8 @@ def mixed_schema() -> Schema:
         ColumnSpec("score", ColumnKind.CONTINUOUS, lower=0.0, upper=1.0, bins=8, nullable=True),
         ColumnSpec("when", ColumnKind.DATETIME, lower="2020-01-01", upper="2021-01-01", bins=12,
                    nullable=True),
+        ColumnSpec("local", ColumnKind.DATETIME, lower="2020-03-01", upper="2020-09-01", bins=5,
+                   on_unknown="clip"),
     ))
 
 
@@ -44,6 +46,10 @@ def mixed_frame(seed: int = 3) -> pd.DataFrame:
     when = pd.Series(pd.to_datetime(micros, unit="us"))
     when[:3] = pd.to_datetime(["2020-01-01 00:00:00", "2021-01-01 00:00:00", "2020-05-01 12:00:00"])
     when[rng.random(N) < 0.1] = pd.NaT
+    # An aware column: its bins are UTC, so 02:00 in Tokyo on 7 April lies before the
+    # first inner edge (6 April, 19:12 UTC) although its wall-clock time lies after it.
+    local = pd.Series(pd.to_datetime(micros, unit="us", utc=True)).dt.tz_convert("Asia/Tokyo")
+    local[0] = pd.Timestamp("2020-04-07 02:00:00", tz="Asia/Tokyo")
     flag = pd.array(rng.random(N) < 0.3, dtype="boolean")
     flag[rng.random(N) < 0.1] = pd.NA
     return pd.DataFrame({
@@ -54,6 +60,7 @@ def mixed_frame(seed: int = 3) -> pd.DataFrame:
         "rank": rng.integers(1, 6, N),
         "score": score,
         "when": when.astype("datetime64[us]"),
+        "local": local,
     })
 
 
@@ -112,7 +119,7 @@ def test_the_mixed_table_exercises_other_clipping_and_missing(mixed):
     with pytest.warns(OutOfDomainWarning):
         report = encoder.encode(df).report
     assert set(report.other) == {"colour"}
-    assert set(report.clipped) == {"age", "score", "when"}
+    assert set(report.clipped) == {"age", "score", "when", "local"}
     for column in ("colour", "flag", "age", "score", "when"):
         assert df[column].isna().any(), column
 
