@@ -142,8 +142,7 @@ class DuckDBEngine:
             raise InputDataError([p for p in typed if p is not None])
         codes = ", ".join(f"{self._expression(p)} AS c{i}" for i, p in enumerate(self._plans))
         keys = ", ".join(f"c{i}" for i in range(len(self._plans)))
-        grouped = self._query(f"SELECT {keys}, count(*) AS n FROM (SELECT {codes} FROM src) GROUP BY {keys}")
-        result = grouped.fetchnumpy()
+        result = self._fetch(f"SELECT {keys}, count(*) AS n FROM (SELECT {codes} FROM src) GROUP BY {keys}", numpy=True)
         weights = np.asarray(result["n"], dtype=np.int64)
         columns = {p.name: np.asarray(result[f"c{i}"], dtype=np.int64) for i, p in enumerate(self._plans)}
         if not weights.size:
@@ -158,15 +157,16 @@ class DuckDBEngine:
     def _expression(self, plan: ColumnPlan) -> str:
         return code_expression(plan, self._sources[plan.name], DUCKDB)
 
-    def _query(self, sql: str) -> Any:
+    def _fetch(self, sql: str, numpy: bool = False) -> Any:
+        """Run ``sql`` over the source (named ``src``): numpy columns, or a list of tuples."""
         duckdb = _duckdb()
         try:
-            return self._relation.query("src", sql)
+            relation = self._relation.query("src", sql)
+            return relation.fetchnumpy() if numpy else relation.fetchall()
         except (duckdb.IOException, duckdb.ConversionException, duckdb.InvalidInputException) as exc:
-            # A CSV whose later rows do not fit the types sniffed from its first rows lands here too.
             raise DataReadError(
                 [Problem(None, f"cannot read the table: {str(exc).splitlines()[0]}",
-                         "check the files; for a CSV, convert it to Parquet to fix the column types")]
+                         "check that every file holds the same columns in a readable format")]
             ) from None
 
     def _examples(self, plan: ColumnPlan, refusal: Refusal) -> tuple[list[Any], int]:
@@ -175,8 +175,8 @@ class DuckDBEngine:
         if self._sources[plan.name] in (SourceType.TIMESTAMP, SourceType.DATE):
             raw = f"CAST({column} AS STRING)"
         where = f"{self._expression(plan)} = {int(refusal)}"
-        values = self._query(f"SELECT DISTINCT {raw} AS v FROM src WHERE {where} ORDER BY v LIMIT {SHOWN}").fetchall()
-        ((n_distinct,),) = self._query(f"SELECT count(DISTINCT {raw}) FROM src WHERE {where}").fetchall()
+        values = self._fetch(f"SELECT DISTINCT {raw} AS v FROM src WHERE {where} ORDER BY v LIMIT {SHOWN}")
+        ((n_distinct,),) = self._fetch(f"SELECT count(DISTINCT {raw}) FROM src WHERE {where}")
         return [v for (v,) in values], int(n_distinct)
 
 
@@ -193,7 +193,8 @@ def _relation(source: Any, connection: Any) -> Any:
         if name.endswith(_PARQUET):
             return con.read_parquet(path)
         if name.endswith(_CSV):
-            return con.read_csv(path, header=True, na_values=list(CSV_NA_VALUES))
+            # Types are sniffed from every row, as pandas infers them from the whole column.
+            return con.read_csv(path, header=True, na_values=list(CSV_NA_VALUES), sample_size=-1)
     except (duckdb.IOException, duckdb.InvalidInputException) as exc:
         raise DataReadError(
             [Problem(None, f"cannot read {path!r}: {exc}", "check that the path or glob names CSV or Parquet files")]

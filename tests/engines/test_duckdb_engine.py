@@ -172,3 +172,23 @@ def test_refuses_unreadable_sources(frame, tmp_path):
         DuckDBEngine(frame, encoder)
     with pytest.raises(ParameterError, match="encoder"):
         DuckDBEngine(write(frame, tmp_path), schema())
+
+
+def test_csv_types_come_from_every_row_as_in_pandas(tmp_path):
+    # Text after the rows a sampling sniffer would read makes the column text, as pandas reads it.
+    df = pd.DataFrame({"g": [1] * 30_000 + ["x"]})
+    sch = Schema((ColumnSpec("g", ColumnKind.CATEGORICAL, categories=(1,)),))
+    path = write(df, tmp_path, "g.csv")
+    with pytest.raises(InputDataError) as pandas_path:
+        TableEncoder(sch).encode(pd.read_csv(path))
+    with pytest.raises(InputDataError) as engine:
+        DuckDBEngine(path, TableEncoder(sch))
+    assert [str(p) for p in engine.value.problems] == [str(p) for p in pandas_path.value.problems]
+    assert "'x'" in str(engine.value)
+
+
+def test_a_corrupt_file_is_a_read_error(tmp_path):
+    path = tmp_path / "bad.csv.gz"
+    path.write_bytes(b"\x1f\x8b this is no gzip stream")
+    with pytest.raises(DataReadError, match="cannot read"):
+        DuckDBEngine(path, TableEncoder(schema()))
