@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[test,report,duckdb]'
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[test,report,duckdb,spark]'
 	touch $(STAMP)
 
 venv: $(STAMP)
