@@ -143,6 +143,7 @@ def _spark():
 
 
 @pytest.mark.spark
+@pytest.mark.xdist_group("spark")
 def test_spark_agrees_with_numpy_and_duckdb(mixed, adult):
     from dpsynth.engines import SparkEngine
 

@@ -9,7 +9,8 @@ from dpsynth.engines import CountingEngine, NumpyEngine
 from dpsynth.errors import InputDataError, ParameterError
 from dpsynth.schema import ColumnKind, ColumnSpec, Schema
 
-pytestmark = pytest.mark.spark
+# One worker runs every Spark test, so one JVM starts.
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 
 
 @pytest.fixture(scope="module")
