@@ -154,8 +154,9 @@ class Dialect:
         if self.name == "duckdb":
             # One list lookup is about twice as fast as a chain of comparisons on long lists.
             return f"coalesce(list_position([{', '.join(keys)}], {key}) - 1, {fallback})"
-        whens = " ".join(f"WHEN {k} THEN {i}" for i, k in enumerate(keys))
-        return f"(CASE {key} {whens} ELSE {fallback} END)"
+        # A map lookup: one hash probe instead of a chain of comparisons.
+        pairs = ", ".join(f"{k}, {i}" for i, k in enumerate(keys))
+        return f"coalesce(try_element_at(map({pairs}), {key}), {fallback})"
 
     def epoch_ns(self, column: str, source: SourceType) -> str:
         """Nanoseconds since the epoch, UTC, of a time column; NULL for unreadable text."""
