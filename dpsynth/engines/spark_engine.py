@@ -60,7 +60,8 @@ class SparkEngine:
     ----------
     source : pyspark.sql.DataFrame, str or path
         A DataFrame, or a Parquet (``.parquet``, ``.pq``) or CSV (``.csv``,
-        ``.csv.gz``) path, directory of part files, or glob.
+        ``.csv.gz``) file, a directory of part files named so
+        (``people.parquet/``), or a glob (``people/*.parquet``).
     encoder : TableEncoder
         The encoder of the table's complete public schema.
     spark : pyspark.sql.SparkSession, optional
