@@ -410,8 +410,9 @@ def markdown(results: dict) -> str:
            "instead of junction-tree cliques; spurious correlations from rounding).",
            "",
            "```",
-           ".venv/bin/python benchmarks/synth_vs_peers.py "
-           + " ".join(results.get("last_command", [])),
+           "for peer in opendp smartnoise dpmm; do bash benchmarks/peers/setup.sh $peer; done",
+           ".venv/bin/python benchmarks/synth_vs_peers.py   # resumable; subsets: --methods "
+           "--epsilons --seeds --cap-minutes",
            "```",
            "",
            f"Machine: {m.get('nproc')} cores ({m.get('cpu')}), {m.get('memory_gib')} GiB, Python "
