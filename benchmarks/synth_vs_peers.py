@@ -425,6 +425,9 @@ def markdown(results: dict) -> str:
     skipped = results.get("skipped", {})
     if skipped:
         out += ["Skipped peers: " + "; ".join(f"{p}: {why}" for p, why in sorted(skipped.items())), ""]
+    planned = len(METHODS) * 9
+    out += [f"Runs recorded: {len(results['runs'])} of the full grid's {planned} ({len(METHODS)} methods "
+            "x epsilon 0.3, 1, 3 x seeds 0, 1, 2); rows absent below have not been run yet.", ""]
     out += ["| method | eps | finished | wall s | CPU s | peak MB | 2-way TVD mean | 2-way max "
             "| 3-way TVD mean | 3-way max | accuracy | AUC |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
