@@ -27,8 +27,9 @@ class GroupedCounts:
     ----------
     codes : mapping of str to numpy.ndarray
         One 1-D integer array per attribute of ``domain``: the distinct rows.
-    weights : numpy.ndarray
-        Number of raw rows behind each distinct row (int64).
+    weights : numpy.ndarray or None
+        Number of raw rows behind each distinct row (int64); None when every
+        row stands for itself (an encoded table held in memory).
     domain : Domain
         Number of codes of each attribute.
 
@@ -38,16 +39,20 @@ class GroupedCounts:
     cached per clique in canonical domain order.
     """
 
-    def __init__(self, codes: Mapping[str, np.ndarray], weights: np.ndarray, domain: Domain):
+    def __init__(self, codes: Mapping[str, np.ndarray], weights: np.ndarray | None, domain: Domain):
         self.domain = domain
-        self._weights = np.asarray(weights, dtype=np.int64)
         self._columns = {a: np.asarray(codes[a], dtype=np.int64) for a in domain.attributes}
+        lengths = {col.shape for col in self._columns.values()}
+        if len(lengths) > 1:
+            raise ParameterError(f"encoded columns have different lengths: {sorted(lengths)}")
+        rows = lengths.pop() if lengths else (0,)
+        self._weights = None if weights is None else np.asarray(weights, dtype=np.int64)
         for a, col in self._columns.items():
-            if col.shape != self._weights.shape:
+            if self._weights is not None and col.shape != self._weights.shape:
                 raise ParameterError(f"codes of attribute {a!r} do not match the weights in length")
             if col.size and (col.min() < 0 or col.max() >= domain[a]):
                 raise ParameterError(f"codes of attribute {a!r} lie outside 0..{domain[a] - 1}")
-        self._n = int(self._weights.sum())
+        self._n = int(rows[0]) if self._weights is None else int(self._weights.sum())
         if self._n >= _EXACT_FLOAT_SUM:
             raise ParameterError(f"{self._n} rows exceed 2**53, beyond exact float64 cell sums")
         self._cache: dict[Clique, np.ndarray] = {}
@@ -55,7 +60,7 @@ class GroupedCounts:
     @property
     def distinct_rows(self) -> int:
         """Number of distinct code rows held (the engine's memory is linear in it)."""
-        return int(self._weights.size)
+        return int(self._weights.size) if self._weights is not None else self._n
 
     def row_count(self) -> int:
         """Exact number of raw rows (private)."""
@@ -80,7 +85,7 @@ class GroupedCounts:
         if not clique:
             return np.array(self._n, dtype=np.int64)
         shape = self.domain.marginal_shape(clique)
-        flat = np.zeros(self._weights.size, dtype=np.int64)
+        flat = np.zeros(self.distinct_rows, dtype=np.int64)
         for a, size in zip(clique, shape, strict=True):
             flat *= size
             flat += self._columns[a]
