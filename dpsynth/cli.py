@@ -115,9 +115,10 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
     from dpsynth.synthesizers import make_synthesizer
 
     synth = make_synthesizer(args.method, **_synthesizer_options(args))
-    df = read_table(args.data)
     schema = Schema.from_json(args.schema) if args.schema else None
-    synth.fit(df, schema)
+    # numpy reads the table into pandas; duckdb counts the file where it lies.
+    source = read_table(args.data) if args.engine == "numpy" else args.data
+    synth.fit(source, schema)
     synthetic = synth.sample(args.rows)
     write_table(synthetic, args.output)
     if args.save_model:
@@ -143,6 +144,11 @@ def _add_synthesize(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data", help="CSV or Parquet file")
     p.add_argument("-o", "--output", required=True, help="synthetic CSV or Parquet file to write")
     _add_synthesizer_options(p, seed_default=None)
+    p.add_argument(
+        "--engine", choices=("numpy", "duckdb"), default="numpy",
+        help="counting engine: numpy (in memory, default) or duckdb (CSV/Parquet files and globs "
+        "larger than memory; needs a complete --schema)",
+    )
     p.add_argument("--save-model", help="also save the fitted model here")
     p.set_defaults(func=_cmd_synthesize)
 

@@ -112,3 +112,13 @@ def test_parse_workload_inline_and_file(tmp_path):
     path = tmp_path / "w.json"
     path.write_text('[["a", "b"], ["c"]]')
     assert parse_workload(str(path)) == [("a", "b"), ("c",)]
+
+
+def test_synthesize_with_the_duckdb_engine(tmp_path):
+    df, data, schema = _small_table(tmp_path)
+    parquet = tmp_path / "d.parquet"
+    df.to_parquet(parquet)
+    out = tmp_path / "synth.csv"
+    args = ["synthesize", str(parquet), "--schema", str(schema), "-o", str(out), "--engine", "duckdb"]
+    assert main([*args, "--rows", "50", "--method", "independent"]) == 0
+    assert len(pd.read_csv(out)) == 50

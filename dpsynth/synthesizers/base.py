@@ -40,6 +40,8 @@ from dpsynth.errors import (
     InputDataError,
     NotFittedError,
     ParameterError,
+    Problem,
+    SchemaError,
     parameter_error,
 )
 from dpsynth.pgm import GraphicalModel, Measurement, estimate, sample
@@ -207,13 +209,16 @@ class Synthesizer(ABC):
         return int(self.max_model_mb * _MB)
 
     # -- fitting ------------------------------------------------------------------------
-    def fit(self, df: pd.DataFrame, schema: Schema | None = None) -> Synthesizer:
+    def fit(self, df: pd.DataFrame | str | os.PathLike[str] | Any, schema: Schema | None = None) -> Synthesizer:
         """Fit the synthesizer to a raw table.
 
         Parameters
         ----------
-        df : pandas.DataFrame
-            The private table, raw (mixed types, missing values allowed).
+        df : pandas.DataFrame, path, glob, DuckDB relation or Spark DataFrame
+            The private table, raw (mixed types, missing values allowed). A
+            CSV or Parquet path or glob, or a DuckDB relation, is counted by
+            DuckDB without loading it into pandas; a Spark DataFrame by Spark.
+            Those need a complete schema.
         schema : Schema, optional
             What is public about each column. Without it, kinds are taken from
             the dtypes and every domain is discovered with DP.
@@ -229,17 +234,26 @@ class Synthesizer(ABC):
             Before any privacy budget is spent.
         """
         self.check_params()
-        schema = self._prepare_schema(df, schema)
+        if isinstance(df, pd.DataFrame):
+            schema = self._prepare_schema(df, schema)
+        else:
+            schema = self._prepare_source_schema(schema)
         self._check_schema(schema)
         budget = PrivacyBudget.approx(float(self.epsilon), float(self.delta))
         accountant = Accountant(budget)
         rng = np.random.default_rng(self.random_state)
 
-        if schema.incomplete_columns:
-            schema = self._discover(df, schema, accountant)
-        encoder = TableEncoder(schema)
-        encoded = encoder.encode(df)
-        engine = NumpyEngine(encoded.columns, encoded.domain)
+        if isinstance(df, pd.DataFrame):
+            if schema.incomplete_columns:
+                schema = self._discover(df, schema, accountant)
+            encoder = TableEncoder(schema)
+            encoded = encoder.encode(df)
+            engine: CountingEngine = NumpyEngine(encoded.columns, encoded.domain)
+        else:
+            # The out-of-core engines encode where the data lives and check every
+            # value against the schema while building, before anything is spent.
+            encoder = TableEncoder(schema)
+            engine = _source_engine(df, encoder)
 
         session = MeasurementSession(engine, accountant)
         model, compression = self._measure(session, rng)
@@ -271,6 +285,24 @@ class Synthesizer(ABC):
             category_delta=fraction * float(self.delta) / max(1, len(categorical)),
         )
         return result.schema
+
+    def _prepare_source_schema(self, schema: Schema | None) -> Schema:
+        """The schema of a table that is not in memory: complete, and public or acknowledged."""
+        if not isinstance(schema, Schema):
+            raise parameter_error(
+                "schema", schema, "a complete dpsynth.schema.Schema when fitting on a file or an "
+                "engine's table (DP discovery runs on in-memory tables only for now)"
+            )
+        schema.require_public(self.public)
+        if schema.incomplete_columns:
+            raise SchemaError(
+                [
+                    Problem(n, "its categories or bounds are not declared", "declare them; DP discovery "
+                            "on a file needs the table in memory (pass a DataFrame)")
+                    for n in schema.incomplete_columns
+                ]
+            )
+        return schema
 
     def _prepare_schema(self, df: pd.DataFrame, schema: Schema | None) -> Schema:
         if not isinstance(df, pd.DataFrame):
@@ -447,3 +479,20 @@ def _read_array(zf: zipfile.ZipFile, name: str) -> np.ndarray:
 
 def _positive_finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+
+def _source_engine(source: Any, encoder: TableEncoder) -> CountingEngine:
+    """The counting engine for a table that is not a pandas DataFrame."""
+    if type(source).__module__.startswith("pyspark"):
+        from dpsynth.engines import SparkEngine
+
+        return SparkEngine(source, encoder)
+    if isinstance(source, (str, os.PathLike)) or type(source).__module__.startswith("duckdb"):
+        from dpsynth.engines import DuckDBEngine
+
+        return DuckDBEngine(source, encoder)
+    raise parameter_error(
+        "df", type(source).__name__, "a pandas DataFrame, a CSV/Parquet path or glob, a DuckDB "
+        "relation or a Spark DataFrame"
+    )

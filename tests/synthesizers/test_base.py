@@ -123,3 +123,37 @@ def test_save_and_load_round_trip_holds_no_raw_rows(correlated, tmp_path):
         blob = b"".join(zf.read(n) for n in zf.namelist())
     assert b"north" in blob  # public categories are in the schema...
     assert len(blob) < 200_000  # ...but no table of 3000 rows
+
+
+def test_fit_on_a_parquet_file_counts_with_duckdb_like_in_memory(correlated, tmp_path):
+    from dpsynth.encoding import TableEncoder
+    from dpsynth.engines import DuckDBEngine, NumpyEngine
+
+    df, schema = correlated
+    path = tmp_path / "data.parquet"
+    df.to_parquet(path)
+    encoder = TableEncoder(schema)
+    encoded = encoder.encode(df)
+    cliques = [("a", "b"), ("c", "city"), ("age",)]
+    for left, right in zip(
+        DuckDBEngine(path, encoder).counts(cliques), NumpyEngine(encoded.columns, encoded.domain).counts(cliques), strict=True
+    ):
+        np.testing.assert_array_equal(left, right)
+    synth = MST(epsilon=2.0, random_state=0).fit(str(path), schema)
+    out = synth.sample(200)
+    assert list(out.columns) == list(df.columns)
+    assert out["a"].isin(["x", "y", "z"]).all()
+
+
+def test_fit_on_a_file_needs_a_complete_schema(correlated, tmp_path):
+    df, _ = correlated
+    path = tmp_path / "data.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(ParameterError, match="complete dpsynth.schema.Schema"):
+        MST().fit(str(path))
+    with pytest.raises(InputDataError, match="'w'"):
+        bad = df.copy()
+        bad["a"] = bad["a"].astype(object)
+        bad.loc[0, "a"] = "w"
+        bad.to_csv(path, index=False)
+        MST().fit(str(path), correlated[1])
