@@ -13,7 +13,6 @@ reported as ``TableEncoder.encode`` reports it, before any count is returned.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,7 @@ import numpy as np
 
 from dpsynth.domain import Domain
 from dpsynth.encoding import TableEncoder
-from dpsynth.engines.base import Clique
-from dpsynth.engines.grouped import GroupedCounts
+from dpsynth.engines.grouped import GroupedCounts, GroupedSourceEngine
 from dpsynth.engines.refusals import SHOWN, column_problems, structure_problems
 from dpsynth.engines.sql import (
     DUCKDB,
@@ -70,7 +68,7 @@ def source_type(type_name: str) -> SourceType:
     return SourceType.OTHER
 
 
-class DuckDBEngine:
+class DuckDBEngine(GroupedSourceEngine):
     """Exact marginals of a CSV or Parquet table, counted by DuckDB.
 
     Parameters
@@ -116,19 +114,6 @@ class DuckDBEngine:
         self._relation = _relation(source, connection)
         self._plans = column_plans(encoder)
         self._counts = self._group()
-
-    @property
-    def distinct_rows(self) -> int:
-        """Number of distinct code rows the engine holds."""
-        return self._counts.distinct_rows
-
-    def row_count(self) -> int:
-        """Exact number of rows (private)."""
-        return self._counts.row_count()
-
-    def counts(self, cliques: Sequence[Clique]) -> list[np.ndarray]:
-        """Exact counts of each clique; see :class:`~dpsynth.engines.base.CountingEngine`."""
-        return self._counts.counts(cliques)
 
     def _group(self) -> GroupedCounts:
         rel = self._relation

@@ -93,3 +93,27 @@ class GroupedCounts:
         # float64 sums of whole numbers are exact below 2**53 rows, checked at construction.
         summed = np.bincount(flat, weights=self._weights, minlength=size)
         return summed.astype(np.int64).reshape(shape)
+
+
+class GroupedSourceEngine:
+    """Base of the out-of-core engines: the source is reduced once to :class:`GroupedCounts`.
+
+    Subclasses set ``domain`` and ``_counts`` in their constructor; counting
+    then never touches the source again.
+    """
+
+    domain: Domain
+    _counts: GroupedCounts
+
+    @property
+    def distinct_rows(self) -> int:
+        """Number of distinct code rows the engine holds."""
+        return self._counts.distinct_rows
+
+    def row_count(self) -> int:
+        """Exact number of rows (private)."""
+        return self._counts.row_count()
+
+    def counts(self, cliques: Sequence[Clique]) -> list[np.ndarray]:
+        """Exact counts of each clique; see :class:`~dpsynth.engines.base.CountingEngine`."""
+        return self._counts.counts(cliques)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,7 @@ import numpy as np
 
 from dpsynth.domain import Domain
 from dpsynth.encoding import TableEncoder
-from dpsynth.engines.base import Clique
-from dpsynth.engines.grouped import GroupedCounts
+from dpsynth.engines.grouped import GroupedCounts, GroupedSourceEngine
 from dpsynth.engines.refusals import SHOWN, column_problems, structure_problems
 from dpsynth.engines.sql import (
     SPARK,
@@ -53,7 +52,7 @@ def _pyspark() -> Any:
     return pyspark.sql
 
 
-class SparkEngine:
+class SparkEngine(GroupedSourceEngine):
     """Exact marginals of a Spark DataFrame or of files Spark reads.
 
     Parameters
@@ -94,19 +93,6 @@ class SparkEngine:
         self._plans = column_plans(encoder)
         with _utc(self._frame.sparkSession):
             self._counts = self._group()
-
-    @property
-    def distinct_rows(self) -> int:
-        """Number of distinct code rows the engine holds."""
-        return self._counts.distinct_rows
-
-    def row_count(self) -> int:
-        """Exact number of rows (private)."""
-        return self._counts.row_count()
-
-    def counts(self, cliques: Sequence[Clique]) -> list[np.ndarray]:
-        """Exact counts of each clique; see :class:`~dpsynth.engines.base.CountingEngine`."""
-        return self._counts.counts(cliques)
 
     def _group(self) -> GroupedCounts:
         fields = {f.name: f.dataType for f in self._frame.schema.fields}
