@@ -157,6 +157,58 @@ class GraphicalModel:
             tree=self.tree, log_beliefs=beliefs, step_size=self.step_size,
         )
 
+    def exclude(self, codes: Mapping[str, Iterable[int]]) -> GraphicalModel:
+        """The model with some codes made impossible, standing for the same total.
+
+        Each excluded code gets a ``-inf`` log-potential in the smallest clique
+        holding its attribute, so the result is the model conditioned on none
+        of them occurring: every other attribute follows its conditional
+        distribution given that event, and sampling never draws them.
+
+        Parameters
+        ----------
+        codes : mapping of str to iterable of int
+            Codes to exclude, per attribute; at least one code of each
+            attribute must remain.
+
+        Returns
+        -------
+        GraphicalModel
+
+        Raises
+        ------
+        ParameterError
+            An unknown attribute, a code out of range, or every code of an attribute.
+        """
+        factors = dict(self.potentials.items())
+        for attribute, given in codes.items():
+            if attribute not in self.domain.attributes:
+                raise parameter_error("attribute", attribute, f"one of {list(self.domain.attributes)}")
+            size = self.domain[attribute]
+            excluded = sorted({int(c) for c in given})
+            if not excluded:
+                continue
+            if excluded[0] < 0 or excluded[-1] >= size:
+                raise parameter_error(
+                    f"codes excluded from {attribute!r}", excluded, f"integer codes in [0, {size - 1}]"
+                )
+            if len(excluded) == size:
+                raise parameter_error(
+                    f"codes excluded from {attribute!r}", excluded, "leaving at least one code possible"
+                )
+            holding = [c for c in factors if attribute in c]
+            clique = min(holding, key=self.domain.size) if holding else (attribute,)
+            factor = factors.get(clique, Factor.zeros(self.domain, clique))
+            log_indicator = np.zeros(size)
+            log_indicator[excluded] = -np.inf
+            shape = [size if a == attribute else 1 for a in clique]
+            factors[clique] = Factor(clique, factor.values + log_indicator.reshape(shape))
+        same_cliques = set(factors) == set(self.potentials.cliques)
+        return GraphicalModel(
+            self.domain, CliqueVector(factors), self.total, loss_history=self.loss_history,
+            tree=self.tree if same_cliques else None, step_size=self.step_size,
+        )
+
     def __repr__(self) -> str:
         return (
             f"GraphicalModel({len(self.cliques)} cliques, total={self.total:.6g}, "

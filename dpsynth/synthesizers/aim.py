@@ -35,7 +35,7 @@ from dpsynth.errors import ParameterError, parameter_error
 from dpsynth.pgm import GraphicalModel, junction_tree, model_size
 from dpsynth.schema import Schema
 from dpsynth.synthesizers.base import MeasurementSession, Synthesizer
-from dpsynth.synthesizers.compression import DomainCompression
+from dpsynth.synthesizers.compression import DomainCompression, EmptyCodeExclusion
 
 Clique = tuple[str, ...]
 WorkloadSpec = Sequence[Clique] | Sequence[tuple[Clique, float]]
@@ -46,7 +46,7 @@ _BIAS = math.sqrt(2.0 / math.pi)
 _BAR = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}] {postfix}"
 
 
-class AIM(Synthesizer):
+class AIM(EmptyCodeExclusion, Synthesizer):
     """The AIM synthesizer.
 
     Parameters

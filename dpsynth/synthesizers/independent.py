@@ -11,10 +11,10 @@ import numpy as np
 
 from dpsynth.pgm import GraphicalModel
 from dpsynth.synthesizers.base import MeasurementSession, Synthesizer
-from dpsynth.synthesizers.compression import DomainCompression
+from dpsynth.synthesizers.compression import DomainCompression, EmptyCodeExclusion
 
 
-class Independent(Synthesizer):
+class Independent(EmptyCodeExclusion, Synthesizer):
     """One-way marginals only. Parameters as :class:`~dpsynth.synthesizers.base.Synthesizer`."""
 
     method = "independent"

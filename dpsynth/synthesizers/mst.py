@@ -26,10 +26,10 @@ from networkx.utils import UnionFind
 
 from dpsynth.pgm import GraphicalModel
 from dpsynth.synthesizers.base import MeasurementSession, Synthesizer
-from dpsynth.synthesizers.compression import DomainCompression
+from dpsynth.synthesizers.compression import DomainCompression, EmptyCodeExclusion
 
 
-class MST(Synthesizer):
+class MST(EmptyCodeExclusion, Synthesizer):
     """The MST synthesizer.
 
     Parameters

@@ -251,3 +251,19 @@ def test_encoded_table_to_array_uses_a_common_dtype():
     assert array.dtype == np.uint16 and array.tolist() == [[0, 300], [1, 2]]
     assert not table["a"].flags.writeable
     codes["a"][0] = 1  # the caller's own arrays stay writable
+
+
+def test_undeclared_codes_are_other_codes_and_assumed_missing_codes():
+    schema = small_schema(
+        size=ColumnSpec("size", "categorical", categories=("s", "m"), on_unknown="other", nullable=True,
+                        dtype="object"),
+        x=ColumnSpec("x", "continuous", lower=0.0, upper=1.0, bins=4, nullable=True, dtype="float64"),
+    )
+    encoder = TableEncoder(schema)
+    # declared nullability: only the "other" code (no category behind it) is undeclared
+    assert encoder.undeclared_codes() == {"size": (2,)}
+    assert encoder.code_labels("size")[2] == "<other>"
+    # nullability assumed from the dtypes: every missing code joins
+    assert encoder.undeclared_codes(nullable_declared=False) == {"color": (2,), "size": (2, 3), "x": (4,)}
+    # declared categories and bins never are
+    assert "n" not in encoder.undeclared_codes(nullable_declared=False)

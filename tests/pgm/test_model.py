@@ -46,3 +46,41 @@ def test_potentials_in_any_axis_order_are_accepted_and_checked():
         GraphicalModel(domain, CliqueVector({}), 0.0)
     uniform = GraphicalModel(domain, CliqueVector({}), 6.0)
     np.testing.assert_allclose(uniform.marginal(("b",)), [2.0, 2.0, 2.0])
+
+
+def test_exclude_matches_the_brute_force_model_without_those_codes(helpers):
+    rng = np.random.default_rng(11)
+    domain, potentials = helpers.random_model(rng, n_attrs=5, n_cliques=5)
+    model = GraphicalModel(domain, potentials, total=100.0)
+    excluded = model.exclude({"x1": [0], "x3": [1]})
+    joint = helpers.brute_joint(domain, potentials)
+    kept = joint.copy()
+    kept[:, 0] = 0.0
+    kept[:, :, :, 1] = 0.0
+    kept /= kept.sum()
+    for subset in [("x0", "x2"), ("x1",), ("x3", "x4"), ("x1", "x3")]:
+        np.testing.assert_allclose(excluded.marginal(subset),
+                                   100.0 * helpers.brute_marginal(domain, kept, subset), atol=1e-9)
+    assert excluded.marginal(("x1",))[0] == 0.0
+    assert excluded.total == model.total
+    assert set(excluded.cliques) >= set(model.cliques)
+
+
+def test_exclude_an_attribute_outside_every_potential_adds_one():
+    domain = Domain(("a", "b"), (2, 3))
+    model = GraphicalModel(domain, CliqueVector({("a",): Factor(("a",), np.zeros(2))}), 30.0)
+    excluded = model.exclude({"b": [2]})
+    np.testing.assert_allclose(excluded.marginal(("b",)), [15.0, 15.0, 0.0])
+    assert ("b",) in excluded.cliques
+
+
+def test_exclude_refuses_unknown_attributes_bad_codes_and_every_code():
+    domain = Domain(("a", "b"), (2, 3))
+    model = GraphicalModel(domain, CliqueVector({("a", "b"): Factor(("a", "b"), np.zeros((2, 3)))}), 6.0)
+    with pytest.raises(ParameterError, match="'c'"):
+        model.exclude({"c": [0]})
+    with pytest.raises(ParameterError, match=r"\[0, 2\]"):
+        model.exclude({"b": [3]})
+    with pytest.raises(ParameterError, match="at least one code"):
+        model.exclude({"a": [0, 1]})
+    assert model.exclude({"a": []}).marginal(("a",)).tolist() == [3.0, 3.0]

@@ -4,6 +4,7 @@ import pytest
 from dpsynth.domain import Domain
 from dpsynth.errors import ParameterError
 from dpsynth.pgm import CliqueVector, Factor, GraphicalModel, iter_samples, sample
+from dpsynth.pgm.sampling import METHODS
 
 
 def chain_model(seed=0, total=1000.0):
@@ -141,3 +142,15 @@ def test_chunked_generation_memory_follows_the_chunk_not_n():
     # one-column int64 temporaries add two more chunks; nothing grows with n (all rows
     # at once would be 100 chunks).
     assert peak < 6 * chunk_bytes + 100_000
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_excluded_codes_are_never_drawn_and_the_rest_follow_the_model(method):
+    model = chain_model(4).exclude({"b": [0], "e": [2]})
+    n = 20_000
+    codes = sample(model, n, rng=5, method=method)
+    assert not np.any(codes[:, 1] == 0) and not np.any(codes[:, 4] == 2)
+    p = model.marginal(("b",)) / model.total
+    observed = np.bincount(codes[:, 1], minlength=len(p)) / n
+    # iid: per-cell binomial deviation, 5 standard errors; low variance rounds closer still
+    np.testing.assert_allclose(observed, p, atol=5 * np.sqrt(0.25 / n))
