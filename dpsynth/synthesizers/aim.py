@@ -19,6 +19,11 @@ Iterative Mechanism for Differentially Private Synthetic Data".
 
 Each round costs ``1 / (2 sigma^2)`` (Gaussian) plus ``epsilon^2 / 8``
 (exponential mechanism, as a bounded-range mechanism) in rho.
+
+Missing and "other" codes the user did not declare whose noisy one-way
+counts (pooled over every measurement of them) fall below ``3 sigma`` are
+left out of the final model
+(:class:`~dpsynth.synthesizers.compression.EmptyCodeExclusion`).
 """
 
 from __future__ import annotations

@@ -185,7 +185,8 @@ class DomainCompression:
         if code in comp.excluded:
             raise parameter_error(
                 f"condition on {attribute!r}", f"code {code}",
-                "a value the model produces (this one was excluded: its noisy count showed no rows)",
+                f"a value the synthetic data can hold (this one was excluded: its noisy count was below "
+                f"{EMPTY_THRESHOLD:g} sigma, so no synthetic row holds it)",
             )
         return int(comp.forward[code])
 

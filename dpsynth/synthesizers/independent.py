@@ -2,7 +2,9 @@
 
 The whole measurement budget goes to the one-way marginals; the model treats
 the columns as independent, so it keeps each column's distribution and no
-relationship between columns.
+relationship between columns. Missing and "other" codes the user did not
+declare whose noisy count is below ``3 sigma`` are left out
+(:class:`~dpsynth.synthesizers.compression.EmptyCodeExclusion`).
 """
 
 from __future__ import annotations

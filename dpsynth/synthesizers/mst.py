@@ -13,7 +13,9 @@ budget is split in three equal parts:
 3. the chosen pairs, measured with Gaussian noise.
 
 A graphical model (a tree, so inference is exact and cheap) is fitted to all
-measurements and sampled.
+measurements and sampled. Missing and "other" codes the user did not declare
+whose noisy one-way count is below ``3 sigma`` are then left out of the model
+(:class:`~dpsynth.synthesizers.compression.EmptyCodeExclusion`).
 """
 
 from __future__ import annotations
