@@ -9,9 +9,10 @@ into a SQL expression that gives every raw row exactly the code
   match gives the "other" code;
 - boolean: ``False``/``True`` (also ``true``/``false`` text and 0/1);
 - integer, continuous and datetime: the bin, found by a binary tree of
-  comparisons with the encoder's own edges, so the code equals numpy's
-  ``searchsorted`` on the same edges; out-of-range values fall in the first or
-  last bin (clipping); datetimes are compared as UTC nanoseconds;
+  comparisons with the encoder's own edges (or, for whole numbers whose inner
+  edges span few values, looked up in a list of codes), so the code equals
+  numpy's ``searchsorted`` on the same edges; out-of-range values fall in the
+  first or last bin (clipping); datetimes are compared as UTC nanoseconds;
 - missing values (``NULL``, and ``NaN`` in a float column): the missing code.
 
 A value that ``Schema.check_frame`` refuses gets a negative sentinel code
@@ -23,6 +24,7 @@ The expressions use the SQL that DuckDB and Spark share; the few differences
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from enum import Enum, IntEnum
@@ -37,6 +39,9 @@ from dpsynth.schema import ColumnKind, ColumnSpec, category_key
 _BIGINT_SAFE = "9.2e18"
 #: integer columns compare with integer literals when every edge and bound is below this
 _EXACT_INTEGER = 2**53
+#: integer bins spanning at most this many values are one list lookup (measured: a list of 88
+#: codes is about 2x faster than a 16-bin bisection in DuckDB; one of 4,377 is slower)
+_LOOKUP_SPAN = 256
 
 # An ISO time followed by a UTC offset: such text is an instant, other text is naive UTC.
 _OFFSET_PATTERN = r"[0-9]:[0-9][0-9](:[0-9][0-9](\.[0-9]+)?)?\s*(Z|[+-][0-9][0-9](:?[0-9][0-9])?)$"
@@ -158,6 +163,12 @@ class Dialect:
         pairs = ", ".join(f"{k}, {i}" for i, k in enumerate(keys))
         return f"coalesce(try_element_at(map({pairs}), {key}), {fallback})"
 
+    def element(self, values: list[str], index: str) -> str:
+        """The element at 0-based ``index`` (an expression, in range) of a list of literals."""
+        if self.name == "spark":
+            return f"element_at(array({', '.join(values)}), CAST({index} AS INT) + 1)"
+        return f"[{', '.join(values)}][{index} + 1]"
+
     def epoch_ns(self, column: str, source: SourceType) -> str:
         """Nanoseconds since the epoch, UTC, of a time column; NULL for unreadable text."""
         if self.name == "spark":
@@ -207,7 +218,7 @@ def code_expression(plan: ColumnPlan, source: SourceType, dialect: Dialect) -> s
     elif kind is ColumnKind.DATETIME:
         present = _datetime(plan, column, source, dialect)
     else:
-        present = _numeric(plan, column, source)
+        present = _numeric(plan, column, source, dialect)
     return f"(CASE WHEN {missing} THEN {missing_code} ELSE {present} END)"
 
 
@@ -262,15 +273,15 @@ def _boolean(column: str, source: SourceType, dialect: Dialect) -> str:
     return str(bad)
 
 
-def _numeric(plan: ColumnPlan, column: str, source: SourceType) -> str:
+def _numeric(plan: ColumnPlan, column: str, source: SourceType, dialect: Dialect) -> str:
     edges, (lo, hi) = list(plan.edges or ()), plan.range
     if source is SourceType.INTEGER and max(abs(v) for v in [*edges, lo, hi]) < _EXACT_INTEGER:
         # Whole numbers are finite and whole; x < e is x < ceil(e) without a cast to double.
         checks = []
         if plan.spec.on_unknown == "error":
             checks.append(f"WHEN {column} < {math.ceil(lo)} OR {column} > {math.floor(hi)} THEN {int(Refusal.OUTSIDE)}")
-        tree = _bin_tree(column, [str(math.ceil(e)) for e in edges], 0, plan.n_values - 1)
-        return f"(CASE {' '.join(checks)} ELSE {tree} END)" if checks else tree
+        bins = _integer_bins(column, [math.ceil(e) for e in edges], plan.n_values, dialect)
+        return f"(CASE {' '.join(checks)} ELSE {bins} END)" if checks else bins
     if source is SourceType.STRING:
         x = f"TRY_CAST({column} AS DOUBLE)"
         checks = [f"WHEN {x} IS NULL OR isnan({x}) THEN {int(Refusal.NOT_NUMBER)}"]
@@ -300,6 +311,25 @@ def _datetime(plan: ColumnPlan, column: str, source: SourceType, dialect: Dialec
         checks.append(f"WHEN {ns} < {lo} OR {ns} > {hi} THEN {int(Refusal.OUTSIDE)}")
     tree = _bin_tree(ns, [str(int(e)) for e in plan.edges or ()], 0, plan.n_values - 1)
     return f"(CASE {' '.join(checks)} ELSE {tree} END)" if checks else tree
+
+
+def _integer_bins(column: str, edges: list[int], n_bins: int, dialect: Dialect) -> str:
+    """The bin of a whole number, given the whole-number edges ``ceil(edge)``.
+
+    A short span between the inner edges is one lookup in a list of codes
+    (the value clipped into the span first: clipping, as the encoder does);
+    a wide one is a bisection, as a long list literal costs more than it saves.
+    """
+    inner = edges[1:n_bins]
+    if not inner:
+        return "0"
+    low, high = inner[0] - 1, inner[-1]
+    if high - low + 1 > _LOOKUP_SPAN:
+        return _bin_tree(column, [str(e) for e in edges], 0, n_bins - 1)
+    codes = [str(bisect.bisect_right(inner, v)) for v in range(low, high + 1)]
+    # Clipped into the span first, so the cast is exact and the index cannot overflow a narrow type.
+    clipped = f"CAST(least(greatest({column}, {low}), {high}) AS BIGINT)"
+    return dialect.element(codes, f"{clipped} - {low}")
 
 
 def _double(value: float) -> str:

@@ -1,0 +1,74 @@
+"""The SQL coding rules give every value the encoder's code, on each path they take."""
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dpsynth.encoding import TableEncoder
+from dpsynth.engines import DuckDBEngine, NumpyEngine
+from dpsynth.engines.sql import DUCKDB, SPARK, SourceType, code_expression, column_plans
+from dpsynth.schema import ColumnKind, ColumnSpec, Schema
+
+duckdb = pytest.importorskip("duckdb")
+
+
+def integer(name, lower, upper, bins, **kw):
+    return ColumnSpec(name, ColumnKind.INTEGER, lower=lower, upper=upper, bins=bins, **kw)
+
+
+def around_edges(encoder, name, extremes):
+    """Every whole number within 2 of an edge, and the extremes of the column's type."""
+    near = {int(np.ceil(e)) + d for e in encoder.bin_edges(name) for d in range(-2, 3)}
+    return sorted(near | set(extremes))
+
+
+def one_way(encoder, df):
+    encoded = encoder.encode(df)
+    return NumpyEngine(dict(encoded.columns), encoded.domain)
+
+
+@pytest.mark.filterwarnings("ignore::dpsynth.encoding.OutOfDomainWarning")
+@pytest.mark.parametrize(
+    ("arrow_type", "lower", "upper", "bins", "extremes"),
+    [
+        (pa.int8(), -100, 100, 7, (-128, 127)),  # a short span: one list lookup
+        (pa.uint8(), 3, 250, 16, (0, 255)),
+        (pa.int32(), -5, 5, 1, (-(2**31), 2**31 - 1)),  # one bin: no inner edge
+        (pa.int64(), -(10**6), 10**6, 9, (-(2**62), 2**62)),  # a wide span: bisection
+        (pa.uint64(), 0, 10**9, 16, (0, 2**53)),
+    ],
+)
+def test_whole_numbers_of_every_type_land_in_the_encoders_bin(tmp_path, arrow_type, lower, upper, bins, extremes):
+    schema = Schema((integer("x", lower, upper, bins, nullable=True),))
+    encoder = TableEncoder(schema)
+    values = around_edges(encoder, "x", extremes)
+    values = [v for v in values if _fits(v, arrow_type)]
+    column = pa.array([*values, None], type=arrow_type)
+    path = tmp_path / "x.parquet"
+    pq.write_table(pa.table({"x": column}), path)
+    df = pd.DataFrame({"x": pd.array([*values, None], dtype="Int64" if arrow_type != pa.uint64() else "UInt64")})
+    want = one_way(encoder, df)
+    got = DuckDBEngine(path, encoder)
+    # Each value alone in its row, so equal one-way counts mean equal codes row by row.
+    np.testing.assert_array_equal(got.counts([("x",)])[0], want.counts([("x",)])[0])
+    codes = duckdb.connect().sql(
+        f"SELECT {code_expression(column_plans(encoder)[0], SourceType.INTEGER, DUCKDB)} AS c "
+        f"FROM read_parquet('{path}')"
+    ).fetchnumpy()["c"]
+    np.testing.assert_array_equal(codes, np.asarray(encoder.encode(df).columns["x"], dtype=np.int64))
+
+
+def _fits(value, arrow_type):
+    info = np.iinfo(arrow_type.to_pandas_dtype())
+    return info.min <= value <= info.max
+
+
+def test_a_short_span_is_one_lookup_and_a_wide_span_a_bisection():
+    encoder = TableEncoder(Schema((integer("short", 17, 90, 16), integer("wide", 0, 1_500_000, 16))))
+    short, wide = (code_expression(p, SourceType.INTEGER, DUCKDB) for p in column_plans(encoder))
+    assert "least(greatest(" in short and "WHEN" not in short.split("ELSE", 1)[1]
+    assert "least(" not in wide and wide.count("WHEN") == 1 + 15
+    spark_short = code_expression(column_plans(encoder)[0], SourceType.INTEGER, SPARK)
+    assert "element_at(array(" in spark_short
