@@ -77,6 +77,9 @@ def _plan(model: GraphicalModel) -> list[_Step]:
         conditional = np.where(mass > 0, table / np.where(mass > 0, mass, 1.0), 1.0 / table.shape[1])
         cdf = np.cumsum(conditional, axis=1)
         cdf /= cdf[:, -1:]
+        # Rounding may leave the cdf a hair below 1 before trailing zero-probability
+        # cells (excluded codes); those cells must stay impossible.
+        cdf[_nothing_after(conditional)] = 1.0
         offset_cdf = (cdf + np.arange(sep_cells)[:, None]).ravel()
         steps.append(
             _Step(
@@ -88,6 +91,14 @@ def _plan(model: GraphicalModel) -> list[_Step]:
     return steps
 
 
+def _nothing_after(table: np.ndarray) -> np.ndarray:
+    """Per row, True at each cell after which only zeros follow (and at the last cell)."""
+    positive_from = np.logical_or.accumulate(table[:, ::-1] > 0, axis=1)[:, ::-1]
+    out = np.ones(table.shape, dtype=bool)
+    out[:, :-1] = ~positive_from[:, 1:]
+    return out
+
+
 def _systematic(expected: np.ndarray, sizes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Integer counts per row of ``expected``: floor or ceil of each, summing to ``sizes``.
 
@@ -95,11 +106,15 @@ def _systematic(expected: np.ndarray, sizes: np.ndarray, rng: np.random.Generato
     row's cumulative sums, so every count is unbiased and off by less than one.
     """
     cum = np.cumsum(expected, axis=1)
-    cum[:, -1] = sizes
     offset = rng.random((expected.shape[0], 1))
     ticks = np.ceil(cum - offset)
     # Rounding in the cumulative sums must not push a tick outside [0, size].
     np.clip(ticks, 0, sizes[:, None], out=ticks)
+    # Where nothing is expected further on, the exact sum is the size and so is
+    # its tick (ceil(size - offset) for any offset below 1); the float sum may fall
+    # an ulp short, and the difference round down for offsets next to 1, which
+    # would drop a row or hand one to a trailing zero-probability cell.
+    ticks = np.where(_nothing_after(expected), sizes[:, None].astype(float), ticks)
     counts = np.diff(ticks, axis=1, prepend=0.0)
     return counts.astype(np.int64)
 

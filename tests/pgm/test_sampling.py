@@ -4,7 +4,7 @@ import pytest
 from dpsynth.domain import Domain
 from dpsynth.errors import ParameterError
 from dpsynth.pgm import CliqueVector, Factor, GraphicalModel, iter_samples, sample
-from dpsynth.pgm.sampling import METHODS
+from dpsynth.pgm.sampling import METHODS, _systematic
 
 
 def chain_model(seed=0, total=1000.0):
@@ -154,3 +154,31 @@ def test_excluded_codes_are_never_drawn_and_the_rest_follow_the_model(method):
     observed = np.bincount(codes[:, 1], minlength=len(p)) / n
     # iid: per-cell binomial deviation, 5 standard errors; low variance rounds closer still
     np.testing.assert_allclose(observed, p, atol=5 * np.sqrt(0.25 / n))
+
+
+class _Offset:
+    """A stand-in generator whose uniform offsets are all ``value``."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def random(self, shape):
+        return np.full(shape, self.value)
+
+
+# offsets within an ulp of 1, where float sums and differences round a tick down
+@pytest.mark.parametrize("offset", [1.0 - 6 * np.spacing(0.5), np.nextafter(1.0, 0.0)])
+def test_rounding_never_reaches_a_trailing_zero_probability_cell(offset):
+    # thirds of 7 rows sum to one ulp (8.9e-16) short of 7 before the zero cell
+    expected = np.array([[1.0, 1.0, 1.0, 0.0]]) / 3.0 * 7
+    assert np.cumsum(expected)[-2] < 7
+    counts = _systematic(expected, np.array([7]), _Offset(offset))
+    assert counts[0, 3] == 0 and counts.sum() == 7
+    np.testing.assert_array_less(np.abs(counts - expected), 1.0)
+
+
+def test_rounding_keeps_every_row_of_a_large_group():
+    expected = np.array([[0.25, 0.75]]) * 82914
+    counts = _systematic(expected, np.array([82914]), _Offset(np.nextafter(1.0, 0.0)))
+    assert counts.sum() == 82914
+    np.testing.assert_array_less(np.abs(counts - expected), 1.0)
