@@ -392,6 +392,9 @@ class EmptyCodeExclusion:
         step = {
             "step": "exclude undeclared codes whose noisy one-way count is below "
                     f"{EMPTY_THRESHOLD:g} sigma",
+            # post-processing of released noisy counts: free in every unit
+            "epsilon": 0.0,
+            "delta": 0.0,
             "rho": 0.0,
             "excluded": {column: list(labels) for column, labels in self.excluded_codes_.items()},
         }
