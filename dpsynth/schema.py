@@ -94,6 +94,10 @@ class ColumnSpec:
         Explicit, strictly increasing bin edges; overrides ``bins`` and bounds.
     nullable : bool
         Whether missing values may occur (they get a code of their own).
+    nullable_assumed : bool
+        ``nullable`` was assumed from the dtype (``infer_schema(df,
+        kinds_only=True)``), not declared: a synthesizer then decides from its
+        noisy counts whether missing values occur at all.
     on_unknown : str, optional
         Policy for a value outside the declared domain: ``"error"`` refuses the
         table; ``"other"`` (categorical) maps it to a reserved "other" code;
@@ -114,6 +118,7 @@ class ColumnSpec:
     bins: int | None = None
     bin_edges: tuple[Any, ...] | None = None
     nullable: bool = False
+    nullable_assumed: bool = False
     on_unknown: str | None = None
     source: str = "public"
     dtype: str | None = None
@@ -153,6 +158,15 @@ class ColumnSpec:
             yield Problem(name, f"source {self.source!r} is unknown", f"use one of {SOURCES}")
         if not isinstance(self.nullable, (bool, np.bool_)):
             yield Problem(name, f"nullable ({self.nullable!r}) is not a boolean", "use true or false")
+        if not isinstance(self.nullable_assumed, (bool, np.bool_)):
+            yield Problem(
+                name, f"nullable_assumed ({self.nullable_assumed!r}) is not a boolean", "use true or false"
+            )
+        elif self.nullable_assumed and not self.nullable:
+            yield Problem(
+                name, "nullable_assumed is true but nullable is false",
+                "remove nullable_assumed, or set nullable: true",
+            )
         if self.on_unknown not in UNKNOWN_POLICIES[kind]:
             yield Problem(
                 name,
@@ -278,6 +292,8 @@ class ColumnSpec:
             out[key] = value
         if not self.nullable:
             out.pop("nullable", None)
+        if not self.nullable_assumed:
+            out.pop("nullable_assumed", None)
         return out
 
     @classmethod
@@ -797,6 +813,7 @@ def infer_schema(
                     kind=kind,
                     bins=bins if (kind.is_numeric or kind is ColumnKind.DATETIME) else None,
                     nullable=_dtype_holds_missing(series.dtype),
+                    nullable_assumed=_dtype_holds_missing(series.dtype),
                     dtype=dtype,
                 )
             )

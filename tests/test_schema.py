@@ -271,6 +271,18 @@ def test_infer_kinds_only_reads_no_value_and_is_usable_by_the_encoder():
     # numpy int64 and bool columns cannot hold a missing value, so they are not nullable
     assert {c.name: c.nullable for c in schema} == {"i": False, "f": True, "s": True, "t": True, "b": False}
     assert schema["i"].dtype == "int64" and schema["s"].dtype == "str"
+    # that nullability is assumed, not declared, and survives a JSON round trip
+    assert all(c.nullable_assumed == c.nullable for c in schema)
+    assert Schema.from_json(schema.to_json()) == schema
+    assert schema["s"].to_dict()["nullable_assumed"] is True
+    assert "nullable_assumed" not in schema["i"].to_dict()
+
+
+def test_nullable_assumed_must_be_a_boolean_and_imply_nullable():
+    with pytest.raises(SchemaError, match="nullable_assumed is true but nullable is false"):
+        ColumnSpec("a", "categorical", categories=("x",), nullable_assumed=True)
+    with pytest.raises(SchemaError, match=r"nullable_assumed \('yes'\) is not a boolean"):
+        ColumnSpec("a", "categorical", categories=("x",), nullable=True, nullable_assumed="yes")
 
 
 def test_infer_from_data_is_marked_and_refused_without_acknowledgement():

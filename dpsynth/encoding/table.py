@@ -214,23 +214,19 @@ class TableEncoder:
         """The "other" code of a categorical ``column`` with ``on_unknown: other``, else None."""
         return self._codec_of(column).other_code
 
-    def undeclared_codes(self, *, nullable_declared: bool = True) -> dict[str, tuple[int, ...]]:
+    def undeclared_codes(self) -> dict[str, tuple[int, ...]]:
         """Codes of each column that stand for nothing the user declared.
 
         * The "other" code of a categorical column: no declared category is
           behind it (DP discovery adds it for the values it did not release;
           ``on_unknown: other`` for values outside the declared list).
-        * The missing code, when the column's nullability was not declared
-          but assumed from its dtype (``infer_schema(df, kinds_only=True)``,
-          what a synthesizer fitted without a schema uses).
+        * The missing code of a column whose nullability was assumed from its
+          dtype rather than declared (``ColumnSpec.nullable_assumed``, set by
+          ``infer_schema(df, kinds_only=True)``, what a synthesizer fitted
+          without a schema uses).
 
         A synthesizer may leave such a code out of its model when its noisy
         count shows no rows; declared categories, bins and missing codes stay.
-
-        Parameters
-        ----------
-        nullable_declared : bool
-            Whether the schema's ``nullable`` flags come from the user.
 
         Returns
         -------
@@ -240,7 +236,7 @@ class TableEncoder:
         out = {}
         for name, codec in self._codecs.items():
             codes = [codec.other_code]
-            if not nullable_declared:
+            if self.schema[name].nullable_assumed:
                 codes.append(codec.missing_code)
             present = tuple(int(c) for c in codes if c is not None)
             if present:

@@ -375,7 +375,7 @@ class EmptyCodeExclusion:
 
     After the synthesizer's own fit, the undeclared codes of each column
     (:meth:`TableEncoder.undeclared_codes`: "other" codes, and missing codes
-    when the nullability was assumed because no schema was given) whose
+    whose nullability was assumed from the dtype, not declared) whose
     pooled noisy one-way count is below ``3 sigma`` are excluded
     (:func:`exclude_empty_codes`). Post-processing: no privacy cost. The
     exclusion is kept in ``compression_`` (saved with the synthesizer) and
@@ -385,7 +385,7 @@ class EmptyCodeExclusion:
     def fit(self, df: Any, schema: Schema | None = None) -> Any:
         """Fit as :meth:`Synthesizer.fit`, then exclude the empty undeclared codes."""
         super().fit(df, schema)  # type: ignore[misc]
-        candidates = self.encoder_.undeclared_codes(nullable_declared=schema is not None)
+        candidates = self.encoder_.undeclared_codes()
         self.model_, self.compression_ = exclude_empty_codes(
             self.model_, self.compression_, self.measurements_, candidates
         )

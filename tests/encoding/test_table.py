@@ -1,5 +1,6 @@
 import pickle
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -264,6 +265,7 @@ def test_undeclared_codes_are_other_codes_and_assumed_missing_codes():
     assert encoder.undeclared_codes() == {"size": (2,)}
     assert encoder.code_labels("size")[2] == "<other>"
     # nullability assumed from the dtypes: every missing code joins
-    assert encoder.undeclared_codes(nullable_declared=False) == {"color": (2,), "size": (2, 3), "x": (4,)}
+    assumed = Schema(tuple(replace(spec, nullable_assumed=spec.nullable) for spec in schema))
+    assert TableEncoder(assumed).undeclared_codes() == {"color": (2,), "size": (2, 3), "x": (4,)}
     # declared categories and bins never are
-    assert "n" not in encoder.undeclared_codes(nullable_declared=False)
+    assert "n" not in TableEncoder(assumed).undeclared_codes()

@@ -45,7 +45,7 @@ def one_way_sigma(synth: Synthesizer) -> dict[str, float]:
 
 
 def undeclared(synth: Synthesizer) -> dict[str, tuple[int, ...]]:
-    return synth.encoder_.undeclared_codes(nullable_declared=False)
+    return synth.encoder_.undeclared_codes()
 
 
 def test_empty_undeclared_codes_are_excluded_and_full_ones_kept(adult, adult_mst):
@@ -130,11 +130,11 @@ def test_conditioning_on_an_excluded_value_is_refused(adult_mst):
         synth.sample(10, conditions={column: None})
 
 
-def _check_exclusion(synth: Synthesizer, out: pd.DataFrame, nullable_declared: bool) -> None:
+def _check_exclusion(synth: Synthesizer, out: pd.DataFrame) -> None:
     """The rule holds on every undeclared code and the output never holds an excluded one."""
     pooled = pooled_one_way(synth.encoder_.domain, synth.measurements_)
     excluded = synth.compression_.excluded_codes
-    for column, codes in synth.encoder_.undeclared_codes(nullable_declared=nullable_declared).items():
+    for column, codes in synth.encoder_.undeclared_codes().items():
         noisy, s = pooled[column]
         assert set(excluded.get(column, ())) == {c for c in codes if noisy[c] < EMPTY_THRESHOLD * s}
     for column, labels in synth.excluded_codes_.items():
@@ -151,7 +151,7 @@ def test_every_synthesizer_excludes_empty_codes_without_a_schema(correlated, mak
     df, _ = correlated
     synth = make().fit(df)
     out = synth.sample(2000)
-    _check_exclusion(synth, out, nullable_declared=False)
+    _check_exclusion(synth, out)
     assert synth.compression_.excluded_codes, "column a has an empty missing code at least"
 
 
@@ -169,7 +169,7 @@ def test_declared_codes_are_never_excluded(correlated):
     assert "<missing>" not in synth.excluded_codes_.get("city", ())
     for column in ("b", "c", "age"):
         assert column not in synth.excluded_codes_
-    _check_exclusion(synth, synth.sample(1000), nullable_declared=True)
+    _check_exclusion(synth, synth.sample(1000))
 
 
 def test_every_kind_of_column_keeps_its_dtype_and_loses_its_empty_missing_code():
@@ -188,7 +188,7 @@ def test_every_kind_of_column_keeps_its_dtype_and_loses_its_empty_missing_code()
         synth = Independent(epsilon=1.0, random_state=0).fit(df)
     out = synth.sample()
     assert out.dtypes.to_dict() == df.dtypes.to_dict()
-    _check_exclusion(synth, out, nullable_declared=False)
+    _check_exclusion(synth, out)
     # 6 empty missing codes and 2 empty other codes: P(two or more survive) < 28 * 0.00135^2 ~ 5e-5
     survivors = [c for c in df if "<missing>" not in synth.excluded_codes_.get(c, ())]
     assert len(survivors) <= 1, survivors
