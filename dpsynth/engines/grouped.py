@@ -20,6 +20,26 @@ from dpsynth.errors import ParameterError
 _EXACT_FLOAT_SUM = 2**53
 
 
+def unpack(keys: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
+    """The codes of each column from keys packed by :func:`~dpsynth.engines.sql.packed_key`.
+
+    Parameters
+    ----------
+    keys : numpy.ndarray
+        Non-negative int64 keys, each below ``prod(sizes)``.
+    sizes : sequence of int
+        Number of codes of each column, in packing order.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One int64 array of codes per column.
+    """
+    if not len(sizes):
+        return []
+    return [np.asarray(c, dtype=np.int64) for c in np.unravel_index(np.asarray(keys, dtype=np.int64), tuple(sizes))]
+
+
 class GroupedCounts:
     """Exact marginals of a table given as distinct code rows and their counts.
 

@@ -222,6 +222,21 @@ def code_expression(plan: ColumnPlan, source: SourceType, dialect: Dialect) -> s
     return f"(CASE WHEN {missing} THEN {missing_code} ELSE {present} END)"
 
 
+def packed_key(codes: list[str], sizes: list[int]) -> str | None:
+    """One BIGINT holding every code (mixed radix, the last code varying fastest), or None.
+
+    A row with a :class:`Refusal` in any column gets ``-1``: such a table is refused, and
+    its report needs the codes column by column. None when the product of ``sizes``
+    reaches ``2**63``, where the key would overflow.
+    """
+    if math.prod(sizes) >= 2**63:
+        return None
+    strides = [math.prod(sizes[i + 1:]) for i in range(len(sizes))]
+    packed = " + ".join(f"CAST({c} AS BIGINT) * {s}" for c, s in zip(codes, strides, strict=True))
+    refused = " OR ".join(f"{c} < 0" for c in codes)
+    return f"(CASE WHEN {refused} THEN -1 ELSE {packed} END)"
+
+
 def type_problem(spec: ColumnSpec, source: SourceType, type_name: str) -> Problem | None:
     """The problem of a source column whose type cannot hold the column's kind, if any."""
     if spec.kind.is_numeric and source in (SourceType.BOOLEAN, SourceType.TIMESTAMP, SourceType.DATE):

@@ -61,3 +61,23 @@ def test_refuses_a_source_that_is_not_a_frame_or_path(spark):
 
     with pytest.raises(ParameterError, match="source"):
         SparkEngine(42, TableEncoder(SCHEMA), spark=spark)
+
+
+def test_a_domain_too_large_to_pack_is_grouped_by_every_column(spark, tmp_path):
+    from dpsynth.engines import SparkEngine
+
+    # 16 columns of 16 bins: 2**64 cells, beyond one long key.
+    schema = Schema(tuple(ColumnSpec(f"x{i}", ColumnKind.INTEGER, lower=0, upper=15) for i in range(16)))
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({f"x{i}": rng.integers(0, 16, 60) for i in range(16)})
+    df.to_parquet(tmp_path / "wide.parquet")
+    encoder = TableEncoder(schema)
+    cliques = [("x0",), ("x15", "x3"), ("x7", "x8")]
+    spark.conf.set("spark.sql.shuffle.partitions", "7")
+    engine = SparkEngine(str(tmp_path / "wide.parquet"), encoder, spark=spark)
+    encoded = encoder.encode(df)
+    want = NumpyEngine(dict(encoded.columns), encoded.domain).counts(cliques)
+    for have, expected in zip(engine.counts(cliques), want, strict=True):
+        np.testing.assert_array_equal(have, expected)
+    # The job runs with at most one shuffle partition per core, then the setting is restored.
+    assert spark.conf.get("spark.sql.shuffle.partitions") == "7"

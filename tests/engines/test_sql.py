@@ -8,7 +8,7 @@ import pytest
 
 from dpsynth.encoding import TableEncoder
 from dpsynth.engines import DuckDBEngine, NumpyEngine
-from dpsynth.engines.sql import DUCKDB, SPARK, SourceType, code_expression, column_plans
+from dpsynth.engines.sql import DUCKDB, SPARK, SourceType, code_expression, column_plans, packed_key
 from dpsynth.schema import ColumnKind, ColumnSpec, Schema
 
 duckdb = pytest.importorskip("duckdb")
@@ -72,3 +72,18 @@ def test_a_short_span_is_one_lookup_and_a_wide_span_a_bisection():
     assert "least(" not in wide and wide.count("WHEN") == 1 + 15
     spark_short = code_expression(column_plans(encoder)[0], SourceType.INTEGER, SPARK)
     assert "element_at(array(" in spark_short
+
+
+def test_the_packed_key_is_the_row_major_cell_index_and_minus_one_for_a_refusal():
+    sizes = [3, 5, 4]
+    codes = np.array([[0, 0, 0], [2, 4, 3], [1, 3, 2], [1, -2, 0], [-1, 0, 0]])
+    rows = " UNION ALL ".join("SELECT " + ", ".join(f"{v} AS c{j}" for j, v in enumerate(r)) for r in codes)
+    key = packed_key(["c0", "c1", "c2"], sizes)
+    got = duckdb.connect().sql(f"SELECT {key} AS k FROM ({rows})").fetchnumpy()["k"].tolist()
+    valid = np.ravel_multi_index(codes[:3].T, sizes).tolist()
+    assert got == [*valid, -1, -1]
+
+
+def test_no_packed_key_when_the_cells_reach_two_to_the_63():
+    assert packed_key([f"c{i}" for i in range(21)], [8] * 21) is None  # 2**63 cells
+    assert packed_key([f"c{i}" for i in range(21)], [8] * 20 + [7]) is not None
