@@ -9,10 +9,11 @@ into a SQL expression that gives every raw row exactly the code
   match gives the "other" code;
 - boolean: ``False``/``True`` (also ``true``/``false`` text and 0/1);
 - integer, continuous and datetime: the bin, found by a binary tree of
-  comparisons with the encoder's own edges (or, for whole numbers whose inner
-  edges span few values, looked up in a list of codes), so the code equals
-  numpy's ``searchsorted`` on the same edges; out-of-range values fall in the
-  first or last bin (clipping); datetimes are compared as UTC nanoseconds;
+  comparisons with the encoder's own edges (for whole numbers: a lookup in a
+  list of codes when the inner edges span few values, one integer division
+  for the encoder's evenly spread integer bins), so the code equals numpy's
+  ``searchsorted`` on the same edges; out-of-range values fall in the first
+  or last bin (clipping); datetimes are compared as UTC nanoseconds;
 - missing values (``NULL``, and ``NaN`` in a float column): the missing code.
 
 A value that ``Schema.check_frame`` refuses gets a negative sentinel code
@@ -162,6 +163,11 @@ class Dialect:
         # A map lookup: one hash probe instead of a chain of comparisons.
         pairs = ", ".join(f"{k}, {i}" for i, k in enumerate(keys))
         return f"coalesce(try_element_at(map({pairs}), {key}), {fallback})"
+
+    @property
+    def integer_division(self) -> str:
+        """The operator of integer division."""
+        return "div" if self.name == "spark" else "//"
 
     def element(self, values: list[str], index: str) -> str:
         """The element at 0-based ``index`` (an expression, in range) of a list of literals."""
@@ -333,18 +339,26 @@ def _integer_bins(column: str, edges: list[int], n_bins: int, dialect: Dialect) 
 
     A short span between the inner edges is one lookup in a list of codes
     (the value clipped into the span first: clipping, as the encoder does);
-    a wide one is a bisection, as a long list literal costs more than it saves.
+    a wide one is one integer division when the edges are the encoder's evenly
+    spread integer bins, else a bisection (a long list literal costs more than
+    it saves).
     """
     inner = edges[1:n_bins]
     if not inner:
         return "0"
     low, high = inner[0] - 1, inner[-1]
-    if high - low + 1 > _LOOKUP_SPAN:
-        return _bin_tree(column, [str(e) for e in edges], 0, n_bins - 1)
-    codes = [str(bisect.bisect_right(inner, v)) for v in range(low, high + 1)]
-    # Clipped into the span first, so the cast is exact and the index cannot overflow a narrow type.
+    # Clipped into the span first, so the cast is exact and no arithmetic overflows a narrow type.
     clipped = f"CAST(least(greatest({column}, {low}), {high}) AS BIGINT)"
-    return dialect.element(codes, f"{clipped} - {low}")
+    if high - low + 1 <= _LOOKUP_SPAN:
+        codes = [str(bisect.bisect_right(inner, v)) for v in range(low, high + 1)]
+        return dialect.element(codes, f"{clipped} - {low}")
+    # The encoder's own integer bins put edge j at lower + floor(j * n / bins) for n whole
+    # numbers, so a value's bin is floor(((x - lower + 1) * bins - 1) / n): one division.
+    lower, n = edges[0], edges[-1] - edges[0]
+    if (n >= n_bins and (high - lower + 1) * n_bins < 2**62
+            and all(e == lower + (j * n) // n_bins for j, e in enumerate(inner, start=1))):
+        return f"((({clipped} - {lower - 1}) * {n_bins} - 1) {dialect.integer_division} {n})"
+    return _bin_tree(column, [str(e) for e in edges], 0, n_bins - 1)
 
 
 def _double(value: float) -> str:

@@ -36,12 +36,18 @@ def one_way(encoder, df):
         (pa.int8(), -100, 100, 7, (-128, 127)),  # a short span: one list lookup
         (pa.uint8(), 3, 250, 16, (0, 255)),
         (pa.int32(), -5, 5, 1, (-(2**31), 2**31 - 1)),  # one bin: no inner edge
-        (pa.int64(), -(10**6), 10**6, 9, (-(2**62), 2**62)),  # a wide span: bisection
+        (pa.int64(), -(10**6), 10**6, 9, (-(2**62), 2**62)),  # a wide span: one division
         (pa.uint64(), 0, 10**9, 16, (0, 2**53)),
+        (pa.int16(), -(2**15), 2**15 - 1, 3, (-(2**15), 2**15 - 1)),
+        (pa.int64(), None, None, (-7, 0, 300, 301, 5000), (-(2**62), 2**62)),  # uneven: bisection
     ],
 )
 def test_whole_numbers_of_every_type_land_in_the_encoders_bin(tmp_path, arrow_type, lower, upper, bins, extremes):
-    schema = Schema((integer("x", lower, upper, bins, nullable=True),))
+    if isinstance(bins, tuple):
+        spec = ColumnSpec("x", ColumnKind.INTEGER, bin_edges=bins, nullable=True)
+    else:
+        spec = integer("x", lower, upper, bins, nullable=True)
+    schema = Schema((spec,))
     encoder = TableEncoder(schema)
     values = around_edges(encoder, "x", extremes)
     values = [v for v in values if _fits(v, arrow_type)]
@@ -65,13 +71,19 @@ def _fits(value, arrow_type):
     return info.min <= value <= info.max
 
 
-def test_a_short_span_is_one_lookup_and_a_wide_span_a_bisection():
-    encoder = TableEncoder(Schema((integer("short", 17, 90, 16), integer("wide", 0, 1_500_000, 16))))
-    short, wide = (code_expression(p, SourceType.INTEGER, DUCKDB) for p in column_plans(encoder))
-    assert "least(greatest(" in short and "WHEN" not in short.split("ELSE", 1)[1]
-    assert "least(" not in wide and wide.count("WHEN") == 1 + 15
-    spark_short = code_expression(column_plans(encoder)[0], SourceType.INTEGER, SPARK)
-    assert "element_at(array(" in spark_short
+def test_a_short_span_is_one_lookup_even_bins_one_division_and_others_a_bisection():
+    encoder = TableEncoder(Schema((
+        integer("short", 17, 90, 16),
+        integer("even", 0, 4_999, 16),
+        ColumnSpec("uneven", ColumnKind.INTEGER, bin_edges=(-7, 0, 300, 301, 5000)),
+    )))
+    plans = column_plans(encoder)
+    short, even, uneven = (code_expression(p, SourceType.INTEGER, DUCKDB) for p in plans)
+    assert "][" in short and "WHEN" not in short.split("ELSE", 1)[1]
+    assert " // 5000)" in even and "WHEN" not in even.split("ELSE", 1)[1]
+    assert "least(" not in uneven and uneven.count("WHEN") == 1 + 3
+    assert "element_at(array(" in code_expression(plans[0], SourceType.INTEGER, SPARK)
+    assert " div 5000)" in code_expression(plans[1], SourceType.INTEGER, SPARK)
 
 
 def test_the_packed_key_is_the_row_major_cell_index_and_minus_one_for_a_refusal():
