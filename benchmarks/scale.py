@@ -456,6 +456,8 @@ def targets(results: dict) -> list[str]:
 def markdown(results: dict) -> str:
     """The ``## scale`` section of RESULTS.md."""
     m, v = results.get("machine", {}), results.get("versions", {})
+    sizes = ",".join(f"{r:.0e}".replace("+0", "") for r in sorted({r["rows"] for r in results["runs"]}))
+    repeats = max((len(r["repeats"]) for r in results["runs"] if "repeats" in r), default=0)
     out = [SECTION, "",
            "Counting and MST on Adult resampled with jitter to 10^6 and 10^7 rows (15 columns, one "
            "Parquet file; generator in the docstring of `benchmarks/scale.py`, fixed by its seed), "
@@ -472,9 +474,9 @@ def markdown(results: dict) -> str:
            "`local[2]` with a 2 GiB driver.",
            "",
            "```",
-           ".venv/bin/python benchmarks/scale.py --rows " + ",".join(
-               f"{r:.0e}".replace("+0", "") for r in sorted({r["rows"] for r in results["runs"]}))
-           + " --engines numpy,duckdb,spark",
+           f".venv/bin/python benchmarks/scale.py --rows {sizes} --engines numpy,duckdb,spark",
+           *([f".venv/bin/python benchmarks/scale.py --rows {sizes} --engines duckdb --tasks count "
+              f"--repeat {repeats}"] if repeats else []),
            "```",
            "",
            f"Machine: {m.get('nproc')} cores ({m.get('cpu')}), {m.get('memory_gib')} GiB, Python "
