@@ -26,6 +26,7 @@ import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -50,6 +51,7 @@ from dpsynth.privacy import mechanisms
 from dpsynth.privacy.accountant import Accountant, PrivacyBudget, Spend
 from dpsynth.schema import ColumnKind, Schema, infer_schema
 from dpsynth.synthesizers.compression import CompressedCounts, DomainCompression
+from dpsynth.synthesizers.streaming import DEFAULT_CHUNK_ROWS, write_samples
 
 SAVE_FORMAT = 1
 _MB = 1024 * 1024
@@ -360,7 +362,9 @@ class Synthesizer(ABC):
         conditions: Mapping[str, Any] | None = None,
         *,
         random_state: int | np.random.Generator | None = None,
-    ) -> pd.DataFrame:
+        path: str | os.PathLike[str] | None = None,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    ) -> pd.DataFrame | Path:
         """Generate synthetic rows. Costs no privacy budget.
 
         Parameters
@@ -373,19 +377,31 @@ class Synthesizer(ABC):
             distribution.
         random_state : int, Generator or None
             Seed for this draw; defaults to the synthesizer's ``random_state``.
+        path : path, optional
+            Stream the rows to this CSV or Parquet file (by its suffix)
+            instead of returning them: ``chunk_rows`` rows are drawn, decoded
+            and written at a time, so memory follows the chunk, not ``n``.
+            The file appears only once complete.
+        chunk_rows : int
+            Rows per chunk when writing to ``path``.
 
         Returns
         -------
-        pandas.DataFrame
-            Same columns, order and dtypes as the fitted table.
+        pandas.DataFrame or pathlib.Path
+            The rows, with the same columns, order and dtypes as the fitted
+            table; or, with ``path``, the path of the file written.
         """
         self._check_fitted()
         if n is None:
             n = self.n_rows_
-        if not (isinstance(n, (int, np.integer)) and n >= 0):
+        if not (isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0):
             raise parameter_error("n", n, "a non-negative integer number of rows")
         rng = np.random.default_rng(self.random_state if random_state is None else random_state)
         coded_conditions = self._code_conditions(conditions or {})
+        if path is not None:
+            return write_samples(
+                self, int(n), path, chunk_rows=chunk_rows, coded_conditions=coded_conditions, rng=rng
+            )["path"]
         codes = sample(self.model_, int(n), rng=rng, conditions=coded_conditions or None) if n else np.zeros(
             (0, len(self.model_.domain)), dtype=np.int64
         )
