@@ -2,7 +2,9 @@
 
 Each composes the stages below it (encoding, engines, privacy, pgm) through
 the shared life cycle of :class:`~dpsynth.synthesizers.base.Synthesizer`:
-``Synth(epsilon=..., delta=...).fit(df, schema).sample(n)``.
+``Synth(epsilon=..., delta=...).fit(df, schema).sample(n)``. Rows stream to
+a CSV or Parquet file with ``sample(n, path=...)``, and are generated on Spark
+in partitions with :func:`spark_samples`.
 """
 
 from typing import Any
@@ -12,6 +14,7 @@ from dpsynth.synthesizers.aim import AIM
 from dpsynth.synthesizers.base import Synthesizer
 from dpsynth.synthesizers.independent import Independent
 from dpsynth.synthesizers.mst import MST
+from dpsynth.synthesizers.spark_sampling import spark_samples
 
 SYNTHESIZERS: dict[str, type[Synthesizer]] = {
     "MST": MST,
@@ -38,4 +41,4 @@ def make_synthesizer(method: str, *, workload: Any = None, **params: Any) -> Syn
     return METHODS[method](**params)
 
 
-__all__ = ["AIM", "METHODS", "MST", "make_synthesizer", "SYNTHESIZERS", "Independent", "Synthesizer"]
+__all__ = ["AIM", "METHODS", "MST", "make_synthesizer", "SYNTHESIZERS", "Independent", "Synthesizer", "spark_samples"]

@@ -1,4 +1,6 @@
+import os
 import shutil
+import sys
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,7 @@ def spark():
     pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'dpsynth[spark]')")
     if shutil.which("java") is None:
         pytest.skip("Spark needs Java, which is not on the PATH")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers need dpsynth
     from pyspark.sql import SparkSession
 
     return (SparkSession.builder.master("local[1]").appName("dpsynth-tests")

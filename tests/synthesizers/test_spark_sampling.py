@@ -1,0 +1,77 @@
+import os
+import shutil
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dpsynth.errors import ParameterError
+from dpsynth.schema import ColumnKind, ColumnSpec, Schema
+from dpsynth.synthesizers import MST
+from dpsynth.synthesizers.spark_sampling import partition_rows, spark_samples
+
+# One worker runs every Spark test, so one JVM starts.
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'dpsynth[spark]')")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java, which is not on the PATH")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers need dpsynth
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.master("local[1]").appName("dpsynth-tests")
+            .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
+            .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+            .getOrCreate())
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(3)
+    n = 1500
+    group = rng.integers(0, 3, n)
+    df = pd.DataFrame({
+        "g": pd.Series(np.array(["u", "v", "w"])[group], dtype="string"),
+        "i": pd.array(np.where(rng.random(n) < 0.1, None, group * 10 + rng.integers(0, 5, n)), dtype="Int64"),
+        "t": pd.Timestamp("2021-01-01") + pd.to_timedelta(group * 100 + rng.integers(0, 30, n), unit="D"),
+    })
+    schema = Schema((
+        ColumnSpec("g", ColumnKind.CATEGORICAL, categories=("u", "v", "w")),
+        ColumnSpec("i", ColumnKind.INTEGER, lower=0, upper=30, bins=6, nullable=True),
+        ColumnSpec("t", ColumnKind.DATETIME, lower="2021-01-01", upper="2022-01-01", bins=12),
+    ))
+    return MST(epsilon=20.0, random_state=0).fit(df, schema)
+
+
+def test_rows_are_split_evenly_over_partitions():
+    assert partition_rows(10, 3) == [4, 3, 3] and sum(partition_rows(10**9 + 7, 13)) == 10**9 + 7
+
+
+def test_partitions_generate_exactly_n_rows_with_their_own_streams(spark, fitted, tmp_path):
+    frame = spark_samples(fitted, 1003, spark=spark, partitions=3, random_state=5, chunk_rows=200,
+                          path=tmp_path / "out")
+    rows = frame.toPandas()
+    assert len(rows) == 1003 and list(rows.columns) == ["g", "i", "t"]
+    written = pd.read_parquet(tmp_path / "out")
+    assert len(written) == 1003 and written["i"].isna().any()
+    # same seed and partitions: same rows; the partitions' streams differ from one another
+    again = spark_samples(fitted, 1003, spark=spark, partitions=3, random_state=5, chunk_rows=200).toPandas()
+    pd.testing.assert_frame_equal(rows, again)
+    first, second = rows.iloc[:334].reset_index(drop=True), rows.iloc[335:669].reset_index(drop=True)
+    assert not first.equals(second)
+    other = spark_samples(fitted, 1003, spark=spark, partitions=3, random_state=6, chunk_rows=200).toPandas()
+    assert not rows.equals(other)
+    # conditions hold on every partition
+    only_w = spark_samples(fitted, 50, {"g": "w"}, spark=spark, partitions=2).toPandas()
+    assert (only_w["g"] == "w").all() and len(only_w) == 50
+
+
+def test_bad_arguments_are_refused_before_any_job(spark, fitted):
+    with pytest.raises(ParameterError, match="partitions"):
+        spark_samples(fitted, 10, spark=spark, partitions=0)
+    with pytest.raises(ParameterError, match="random_state"):
+        spark_samples(fitted, 10, spark=spark, random_state=np.random.default_rng(0))
