@@ -19,7 +19,7 @@ from dpsynth._version import __version__
 from dpsynth.cli_audit import add_audit_commands
 from dpsynth.cli_budget import add_budget_commands
 from dpsynth.errors import DPSynthError
-from dpsynth.io import read_table, write_text_atomic
+from dpsynth.io import write_text_atomic
 
 EXIT_OK = 0
 EXIT_INTERRUPTED = 130
@@ -30,9 +30,10 @@ EXIT_UNEXPECTED = 70
 # dpsynth schema infer
 # ---------------------------------------------------------------------------------------
 def _cmd_schema_infer(args: argparse.Namespace) -> int:
+    from dpsynth.release.source import read_frame
     from dpsynth.schema import infer_schema
 
-    df = read_table(args.data)
+    df = read_frame(args.data)
     schema = infer_schema(df, kinds_only=not args.from_data, bins=args.bins)
     text = schema.to_json()
     if args.output:
@@ -59,7 +60,7 @@ def _add_schema(sub: argparse._SubParsersAction) -> None:
         "(categories and bounds are then discovered with DP at synthesis time). "
         "With --from-data, categories and bounds are read from the data and marked so.",
     )
-    infer.add_argument("data", help="CSV or Parquet file")
+    infer.add_argument("data", help="CSV or Parquet file, or a glob of them")
     infer.add_argument("-o", "--output", help="write the schema here instead of stdout")
     infer.add_argument("--from-data", action="store_true", help="read categories and bounds from the data (not DP)")
     infer.add_argument("--bins", type=int, default=16, help="bins per numeric column (default 16)")
@@ -70,6 +71,9 @@ def _add_schema(sub: argparse._SubParsersAction) -> None:
 # dpsynth synthesize
 # ---------------------------------------------------------------------------------------
 METHODS = ("mst", "aim", "independent")
+#: counting engines (dpsynth.release.source.ENGINES; repeated so the parser loads no engine code)
+ENGINES = ("numpy", "duckdb", "spark")
+DEFAULT_EVALUATION_ROWS = 100_000
 
 
 def parse_workload(text: str) -> list[tuple[str, ...]]:
@@ -107,18 +111,38 @@ def _add_synthesizer_options(p: argparse.ArgumentParser, seed_default: int | Non
     p.add_argument("--workload", help='AIM workload: JSON file of column lists, or "a,b,c;d,e"')
     p.add_argument("--rows", type=int, help="number of synthetic rows (default: a DP estimate of the input's)")
     p.add_argument("--seed", type=int, default=seed_default, help="seed of the non-private randomness (sampling)")
+    p.add_argument(
+        "--engine", choices=ENGINES, default="numpy",
+        help="where marginals are counted: numpy (reads the table into memory, default), duckdb "
+        "(counts CSV/Parquet files and globs where they lie, larger than memory) or spark (reads "
+        "them as a Spark DataFrame; needs pip install 'dpsynth[spark]' and Java 17). duckdb and "
+        "spark need a complete --schema for now",
+    )
+    p.add_argument(
+        "--spark-master", metavar="URL",
+        help="Spark master URL for --engine spark (default: a local session on every core)",
+    )
+
+
+def _check_engine_options(args: argparse.Namespace) -> None:
+    if args.spark_master is not None and args.engine != "spark":
+        from dpsynth.errors import ParameterError
+
+        raise ParameterError(f"--spark-master ({args.spark_master!r}) is used only with --engine spark")
 
 
 def _cmd_synthesize(args: argparse.Namespace) -> int:
     from dpsynth.io import write_table
+    from dpsynth.release.source import open_source
     from dpsynth.schema import Schema
     from dpsynth.synthesizers import make_synthesizer
 
+    _check_engine_options(args)
     synth = make_synthesizer(args.method, **_synthesizer_options(args))
+    synth.check_params()
     schema = Schema.from_json(args.schema) if args.schema else None
-    # numpy reads the table into pandas; duckdb counts the file where it lies.
-    source = read_table(args.data) if args.engine == "numpy" else args.data
-    synth.fit(source, schema)
+    # numpy reads the table into pandas; duckdb and spark count the files where they lie.
+    synth.fit(open_source(args.data, args.engine, spark_master=args.spark_master), schema)
     synthetic = synth.sample(args.rows)
     write_table(synthetic, args.output)
     if args.save_model:
@@ -126,7 +150,7 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
     spent = synth.privacy_report()["spent"]
     print(
         f"wrote {len(synthetic)} synthetic rows to {args.output} "
-        f"(method {args.method}; spent epsilon = {spent['epsilon']:.4g}, "
+        f"(method {args.method}, engine {args.engine}; spent epsilon = {spent['epsilon']:.4g}, "
         f"delta = {spent['delta']:.3g}, rho = {spent['rho']:.4g})",
         file=sys.stderr,
     )
@@ -137,18 +161,13 @@ def _add_synthesize(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "synthesize",
         help="fit a synthesizer to a table and write synthetic rows",
-        description="Fit a DP synthesizer to a CSV or Parquet table and write a synthetic table "
-        "with the same columns and dtypes. Without --schema, every column's domain is "
-        "discovered with DP (part of the budget).",
+        description="Fit a DP synthesizer to a CSV or Parquet table (a file, or a glob of files "
+        "with the same columns) and write a synthetic table with the same columns and dtypes. "
+        "Without --schema, every column's domain is discovered with DP (part of the budget).",
     )
-    p.add_argument("data", help="CSV or Parquet file")
+    p.add_argument("data", help="CSV or Parquet file, or a glob of them (quote it: 'data/*.parquet')")
     p.add_argument("-o", "--output", required=True, help="synthetic CSV or Parquet file to write")
     _add_synthesizer_options(p, seed_default=None)
-    p.add_argument(
-        "--engine", choices=("numpy", "duckdb"), default="numpy",
-        help="counting engine: numpy (in memory, default) or duckdb (CSV/Parquet files and globs "
-        "larger than memory; needs a complete --schema)",
-    )
     p.add_argument("--save-model", help="also save the fitted model here")
     p.set_defaults(func=_cmd_synthesize)
 
@@ -164,6 +183,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
     from dpsynth.release.job import ReleaseRequest, run_release
     from dpsynth.schema import Schema
 
+    _check_engine_options(args)
     options = _synthesizer_options(args)
     request = ReleaseRequest(
         data=args.data,
@@ -183,6 +203,9 @@ def _cmd_release(args: argparse.Namespace) -> int:
         seed=args.seed,
         workload=options["workload"],
         n_jobs=args.jobs,
+        engine=args.engine,
+        spark_master=args.spark_master,
+        evaluation_rows=args.evaluation_rows,
     )
     result = run_release(request, progress=None if args.quiet else _progress)
     print(json.dumps({"out": str(result.out), "ledger_entry": result.entry_id, "spent": result.spent,
@@ -195,9 +218,12 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
         "release",
         help="the main job: synthesize, audit, evaluate, write manifest and report, charge the ledger",
         description="Certify one release: budget check in the ledger, synthesis, audit, utility, "
-        "manifest and HTML report. Nothing is written under --out and nothing is charged if it fails.",
+        "manifest and HTML report. Nothing is written under --out and nothing is charged if it fails. "
+        "With --engine duckdb or spark the table is not loaded: the ledger knows it by the bytes "
+        "of its files (register it with `dpsynth budget init --engine` set the same way) and the "
+        "evaluation reads a sample of --evaluation-rows rows.",
     )
-    p.add_argument("data", help="CSV or Parquet file")
+    p.add_argument("data", help="CSV or Parquet file, or a glob of them (quote it: 'data/*.parquet')")
     p.add_argument("--dataset-id", required=True, help="the dataset's name in the ledger")
     p.add_argument("--ledger", required=True, help="ledger file (see dpsynth budget init)")
     p.add_argument("--out", required=True, help="output folder (must not hold a release)")
@@ -207,6 +233,11 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--slices", help="comma-separated columns for per-subgroup figures")
     p.add_argument("--audit", choices=("none", "quick", "full"), default="quick", help="audit profile")
     p.add_argument("--jobs", type=int, default=1, help="worker processes for the audit")
+    p.add_argument(
+        "--evaluation-rows", type=int, default=DEFAULT_EVALUATION_ROWS, metavar="N",
+        help="with --engine duckdb or spark, the audit and the utility figures read a uniform "
+        f"random sample of N real rows, drawn by DuckDB (default {DEFAULT_EVALUATION_ROWS:,})",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_release)
 

@@ -66,11 +66,17 @@ def cmd_init(args: argparse.Namespace) -> int:
     """``dpsynth budget init``: register a dataset and its lifetime budget."""
     if (args.data is None) == (args.fingerprint is None):
         raise ParameterError("give the table with --data FILE, or its --fingerprint (not both)")
+    if args.fingerprint is not None and args.engine != "numpy":
+        raise ParameterError("--engine chooses how --data is fingerprinted; it is not used with --fingerprint")
     budget = _budget_from_args(args)
-    if args.data is not None:
-        from dpsynth.io import read_table
+    if args.data is not None and args.engine == "numpy":
+        from dpsynth.release.source import read_frame
 
-        fingerprint = data_fingerprint(read_table(args.data))
+        fingerprint = data_fingerprint(read_frame(args.data))
+    elif args.data is not None:
+        from dpsynth.release.source import files_fingerprint
+
+        fingerprint = files_fingerprint(args.data)
     else:
         fingerprint = args.fingerprint
     path = _ledger_path(args)
@@ -157,7 +163,12 @@ def add_budget_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     common(init)
     init.add_argument("--dataset", required=True, help="dataset identifier")
-    init.add_argument("--data", help="the table (CSV or Parquet), to fingerprint it")
+    init.add_argument("--data", help="the table (CSV or Parquet file, or a glob), to fingerprint it")
+    init.add_argument(
+        "--engine", choices=("numpy", "duckdb", "spark"), default="numpy",
+        help="the engine its releases will use: numpy fingerprints the table's rows (default); "
+        "duckdb and spark fingerprint the bytes of its files, which they never load",
+    )
     init.add_argument("--fingerprint", help="the table's fingerprint, if already computed")
     init.add_argument("--epsilon", type=float, help="lifetime epsilon")
     init.add_argument("--delta", type=float, help="lifetime delta")

@@ -122,3 +122,33 @@ def test_synthesize_with_the_duckdb_engine(tmp_path):
     args = ["synthesize", str(parquet), "--schema", str(schema), "-o", str(out), "--engine", "duckdb"]
     assert main([*args, "--rows", "50", "--method", "independent"]) == 0
     assert len(pd.read_csv(out)) == 50
+
+
+def test_spark_master_needs_the_spark_engine(tmp_path, capsys):
+    _, data, schema = _small_table(tmp_path)
+    out = tmp_path / "synth.csv"
+    code = main(["synthesize", str(data), "--schema", str(schema), "-o", str(out), "--spark-master", "local[1]"])
+    assert code == 2
+    assert "--spark-master ('local[1]') is used only with --engine spark" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_release_on_duckdb_from_the_command_line(tmp_path, capsys):
+    df, data, schema = _small_table(tmp_path)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for i in range(2):
+        df.iloc[i * 200 : (i + 1) * 200].to_parquet(folder / f"part-{i}.parquet", index=False)
+    pattern = str(folder / "*.parquet")
+    ledger = str(tmp_path / "ledger.db")
+    assert main(["budget", "init", "--ledger", ledger, "--dataset", "toy", "--data", pattern,
+                 "--engine", "duckdb", "--epsilon", "2", "--delta", "1e-6"]) == 0
+    capsys.readouterr()
+    out = tmp_path / "out"
+    code = main(["release", pattern, "--dataset-id", "toy", "--ledger", ledger, "--out", str(out),
+                 "--epsilon", "1", "--delta", "1e-9", "--method", "independent", "--schema", str(schema),
+                 "--audit", "none", "--engine", "duckdb", "--evaluation-rows", "150", "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["ledger_entry"]
+    assert main(["verify", str(out / "manifest.json"), "--data", str(out / "synthetic.csv"), "--ledger", ledger]) == 0

@@ -118,6 +118,10 @@ def test_ledger_from_environment_and_budget_forms(tmp_path, monkeypatch, capsys)
             ["--dataset", "x", "--fingerprint", "f", "--epsilon", "-1", "--delta", "1e-6"],
             r"epsilon \(-1.0\)",
         ),
+        (
+            ["--dataset", "x", "--fingerprint", "f", "--engine", "duckdb", "--epsilon", "1", "--delta", "1e-6"],
+            "not used with --fingerprint",
+        ),
     ],
 )
 def test_bad_init_is_a_typed_error(tmp_path, argv, message):
@@ -129,3 +133,14 @@ def test_missing_ledger_is_a_typed_error(tmp_path):
     with pytest.raises(DPSynthError, match="no ledger at .*budget init"):
         run(["budget", "show", "--ledger", str(tmp_path / "none.sqlite")])
     assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_init_with_engine_fingerprints_files_not_rows(tmp_path, table):
+    from dpsynth.release.source import files_fingerprint
+
+    for engine, want in (("numpy", data_fingerprint(pd.read_csv(table))), ("duckdb", files_fingerprint(table))):
+        ledger = tmp_path / f"{engine}.sqlite"
+        args = ["budget", "init", "--ledger", str(ledger), "--dataset", "t", "--data", str(table),
+                "--epsilon", "1", "--delta", "1e-6", "--engine", engine]
+        assert run(args) == 0
+        assert Ledger(ledger).status("t")["fingerprint"] == want

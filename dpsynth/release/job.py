@@ -6,7 +6,12 @@ rules:
 1. parameters, schema and ledger are checked; a release that would exceed
    the dataset's lifetime budget is refused before the data is read;
 2. the table is read, fingerprinted and checked against the schema (every
-   problem at once), still before any budget is spent;
+   problem at once), still before any budget is spent. On the ``duckdb`` and
+   ``spark`` engines the table is not loaded: its files are fingerprinted as
+   bytes (:func:`~dpsynth.release.source.files_fingerprint`), the engine
+   checks every value while it counts (a refusal there cancels the
+   reservation), and the evaluation reads a bounded uniform sample of rows
+   (:func:`~dpsynth.release.source.sample_rows`), which the report states;
 3. the budget is reserved in the ledger; the synthesizer is fitted and
    sampled; the synthetic table is written to a staging folder;
 4. the audit, the utility and fairness evaluation, the manifest and the
@@ -42,7 +47,7 @@ from dpsynth.errors import (
     Problem,
     parameter_error,
 )
-from dpsynth.io import read_table, write_table, write_text_atomic
+from dpsynth.io import write_table, write_text_atomic
 from dpsynth.privacy.accountant import PrivacyBudget
 from dpsynth.privacy.ledger import Ledger, data_fingerprint
 from dpsynth.release.manifest import (
@@ -53,6 +58,15 @@ from dpsynth.release.manifest import (
 )
 from dpsynth.release.report import render_report, schema_provenance, write_report_json
 from dpsynth.release.slices import evaluate_slices
+from dpsynth.release.source import (
+    DEFAULT_EVALUATION_ROWS,
+    ENGINES,
+    RowSample,
+    files_fingerprint,
+    open_source,
+    read_frame,
+    sample_rows,
+)
 from dpsynth.release.utility import evaluate_utility, fit_downstream
 from dpsynth.schema import ColumnKind, Schema, infer_schema
 from dpsynth.synthesizers import Synthesizer, make_synthesizer
@@ -81,7 +95,7 @@ class ReleaseRequest:
     Parameters
     ----------
     data : path or DataFrame
-        The private table.
+        The private table: a DataFrame, or a CSV or Parquet file or glob.
     dataset_id : str
         The dataset's name in the ledger (registered with ``dpsynth budget init``).
     ledger : path
@@ -111,6 +125,20 @@ class ReleaseRequest:
         AIM's workload.
     n_jobs : int
         Worker processes for the audit's game.
+    title : str, optional
+        Title of the report.
+    extra : dict
+        Free-form details kept with the request.
+    engine : {"numpy", "duckdb", "spark"}
+        Where the marginals are counted. ``numpy`` reads the table into
+        pandas. ``duckdb`` and ``spark`` count ``data`` (a path or glob) where
+        it lies; then the ledger fingerprint is that of the files' bytes and
+        the evaluation reads at most ``evaluation_rows`` sampled rows.
+    spark_master : str, optional
+        Spark master URL for the ``spark`` engine; a local session by default.
+    evaluation_rows : int
+        Real rows the evaluation samples from ``data`` (and from a ``holdout``
+        path) on the ``duckdb`` and ``spark`` engines.
     """
 
     data: str | os.PathLike[str] | pd.DataFrame
@@ -132,6 +160,9 @@ class ReleaseRequest:
     n_jobs: int = 1
     title: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    engine: str = "numpy"
+    spark_master: str | None = None
+    evaluation_rows: int = DEFAULT_EVALUATION_ROWS
 
 
 @dataclass(frozen=True)
@@ -180,23 +211,28 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
     _precheck_budget(ledger, request.dataset_id, budget)
     say(f"ledger: {request.dataset_id!r} can afford epsilon = {request.epsilon}, delta = {request.delta}")
 
-    df = _frame(request.data, "data")
-    holdout = _frame(request.holdout, "holdout") if request.holdout is not None else None
+    real = _read(request)
+    df, holdout, fingerprint = real.frame, real.holdout, real.fingerprint
     _check_columns(request, df, holdout)
     if request.schema is not None:
         request.schema.require_public(request.public)
-        request.schema.validate_frame(df)
-    fingerprint = data_fingerprint(df)
-    say(f"read {len(df)} rows x {df.shape[1]} columns; fingerprint {fingerprint[:12]}...")
+        if request.engine == "numpy":
+            request.schema.validate_frame(df)
+    _check_fingerprint(ledger, request.dataset_id, fingerprint, request.engine)
+    say(real.summary)
 
     step_delta = _discovery_delta(request, synth, df)
+    # What the synthesizer counts: the frame in memory, or the files where they lie.
+    fit_on = df if request.engine == "numpy" else open_source(
+        request.data, request.engine, spark_master=request.spark_master
+    )
     out = Path(request.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     try:
         with ledger.reserve(request.dataset_id, fingerprint, budget, step_delta=step_delta) as reservation:
             say(f"fitting {request.method.upper()} ...")
-            synth.fit(df, request.schema)
+            synth.fit(fit_on, request.schema)
             synthetic = synth.sample(request.rows)
             synthetic_path = staging / SYNTHETIC_FILE
             write_table(synthetic, synthetic_path)
@@ -204,6 +240,10 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
 
             audit = _audit(request, synth, df, holdout, synthetic, say)
             utility, fairness = _evaluate(request, synth, df, holdout, synthetic, say)
+            # The fairness section shows no notes; its figures come from the same rows.
+            for section in (audit, utility):
+                if section is not None:
+                    section.setdefault("notes", []).extend(real.notes)
 
             manifest = build_manifest(
                 ManifestInputs(
@@ -227,7 +267,7 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
                 )
             )
             write_text_atomic(staging / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")
-            record = _record(request, synth, manifest, fingerprint, len(df), utility, fairness, audit)
+            record = _record(request, synth, manifest, real, utility, fairness, audit)
             render_report(record, staging / REPORT_FILE)
             write_report_json(record, staging / REPORT_JSON_FILE)
             reservation.record(
@@ -272,6 +312,18 @@ def _check_request(request: ReleaseRequest) -> None:
         raise parameter_error("dataset_id", request.dataset_id, "a non-empty name")
     if request.rows is not None and not (isinstance(request.rows, int) and request.rows >= 1):
         raise parameter_error("rows", request.rows, "a positive integer")
+    if request.engine not in ENGINES:
+        raise parameter_error("engine", request.engine, f"one of {ENGINES}")
+    if request.spark_master is not None and request.engine != "spark":
+        raise parameter_error("spark_master", request.spark_master, "given only with engine 'spark'")
+    if request.engine != "numpy" and not isinstance(request.data, (str, os.PathLike)):
+        raise parameter_error(
+            "data", type(request.data).__name__,
+            f"a CSV or Parquet path or glob with engine {request.engine!r} (a DataFrame takes engine 'numpy')",
+        )
+    rows = request.evaluation_rows
+    if not (isinstance(rows, int) and not isinstance(rows, bool) and rows >= 1):
+        raise parameter_error("evaluation_rows", rows, "a positive integer")
     out = Path(request.out)
     if out.exists() and any(out.iterdir()):
         clash = [n for n in (SYNTHETIC_FILE, MANIFEST_FILE, REPORT_FILE) if (out / n).exists()]
@@ -303,8 +355,71 @@ def _frame(source: str | os.PathLike[str] | pd.DataFrame, name: str) -> pd.DataF
     if isinstance(source, pd.DataFrame):
         return source
     if isinstance(source, (str, os.PathLike)):
-        return read_table(source)
-    raise parameter_error(name, type(source).__name__, "a file path or a pandas DataFrame")
+        return read_frame(source)
+    raise parameter_error(name, type(source).__name__, "a file path or glob, or a pandas DataFrame")
+
+
+@dataclass(frozen=True)
+class _Real:
+    """The private input as the rest of the job uses it."""
+
+    frame: pd.DataFrame  # the real rows the evaluation and audit read: all, or a sample
+    holdout: pd.DataFrame | None
+    fingerprint: str
+    rows: int | None  # rows of the whole table
+    notes: tuple[str, ...] = ()
+    sample: dict[str, Any] | None = None
+
+    @property
+    def summary(self) -> str:
+        read = f"read {len(self.frame)} rows x {self.frame.shape[1]} columns"
+        if self.sample is not None:
+            read = f"sampled {len(self.frame)} of {self.rows} rows for the evaluation"
+        return f"{read}; fingerprint {self.fingerprint[:12]}..."
+
+
+def _read(request: ReleaseRequest) -> _Real:
+    """Read the table and the holdout; on the duckdb and spark engines, fingerprint the
+    table's files and sample its rows (and a holdout path's) instead."""
+    if request.engine == "numpy":
+        df = _frame(request.data, "data")
+        holdout = _frame(request.holdout, "holdout") if request.holdout is not None else None
+        return _Real(df, holdout, data_fingerprint(df), len(df))
+
+    fingerprint = files_fingerprint(request.data)
+    seed = request.seed or 0
+    sample = sample_rows(request.data, request.evaluation_rows, seed)
+    notes = [sample.note("table")]
+    holdout = None
+    if isinstance(request.holdout, pd.DataFrame):
+        holdout = request.holdout
+    elif request.holdout is not None:
+        held: RowSample = sample_rows(request.holdout, request.evaluation_rows, seed)
+        holdout = held.frame
+        notes.append(held.note("holdout"))
+    detail = {
+        "engine": request.engine,
+        "real_rows": sample.total,
+        "sampled_rows": len(sample.frame),
+        "method": "DuckDB reservoir sample",
+        "seed": seed,
+    }
+    return _Real(sample.frame, holdout, fingerprint, sample.total, tuple(notes), detail)
+
+
+def _check_fingerprint(ledger: Ledger, dataset_id: str, fingerprint: str, engine: str) -> None:
+    """Refuse a table the dataset was not registered with, saying how fingerprints are taken."""
+    registered = ledger.status(dataset_id)["fingerprint"]
+    if fingerprint != registered:
+        how = "its rows" if engine == "numpy" else "its files' bytes"
+        raise LedgerError(
+            f"dataset {dataset_id!r} is registered with fingerprint {registered[:12]}..., but this "
+            f"table, fingerprinted by {how} (engine {engine}), has {fingerprint[:12]}...; nothing "
+            "was charged. A table "
+            "is fingerprinted by its rows with engine numpy and by its files' bytes with engines "
+            "duckdb and spark: register it with `dpsynth budget init --engine` set as for its "
+            "releases, or register a different table under its own dataset id"
+        )
 
 
 def _check_columns(request: ReleaseRequest, df: pd.DataFrame, holdout: pd.DataFrame | None) -> None:
@@ -461,13 +576,12 @@ def _record(
     request: ReleaseRequest,
     synth: Synthesizer,
     manifest: dict[str, Any],
-    fingerprint: str,
-    rows: int,
+    real: _Real,
     utility: dict[str, Any],
     fairness: dict[str, Any] | None,
     audit: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    guarantee = manifest["guarantee"]
+    guarantee, fingerprint = manifest["guarantee"], real.fingerprint
     spend = []
     for step in synth.privacy_report()["steps"]:
         detail = {k: v for k, v in step.items() if k not in ("step", "rho", "epsilon", "delta")}
@@ -495,6 +609,8 @@ def _record(
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "ledger_entry": manifest["ledger"]["entry_id"] if manifest["ledger"] else None,
             "release_id": manifest["release_id"],
+            "engine": request.engine,
+            **({"evaluation_sample": real.sample} if real.sample is not None else {}),
         },
     }
 

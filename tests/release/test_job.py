@@ -134,3 +134,104 @@ def test_existing_release_is_never_overwritten(setup):
     (tmp_path / "out" / "manifest.json").write_text("{}")
     with pytest.raises(Exception, match="already holds a release"):
         run_release(_request(tmp_path, data, ledger_path))
+
+
+# ---------------------------------------------------------------------------------------
+# engines that count the files where they lie
+# ---------------------------------------------------------------------------------------
+def _parquet_parts(tmp_path, n=600):
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    df = _table(n, 0)
+    for i, start in enumerate(range(0, n, n // 3)):
+        df.iloc[start : start + n // 3].to_parquet(folder / f"part-{i}.parquet", index=False)
+    return str(folder / "*.parquet")
+
+
+def _files_ledger(tmp_path, pattern):
+    from dpsynth.release.source import files_fingerprint
+
+    ledger_path = tmp_path / "files-ledger.db"
+    Ledger(ledger_path).init_dataset("toy", files_fingerprint(pattern), PrivacyBudget.approx(2.0, 1e-6))
+    return ledger_path
+
+
+def test_release_on_duckdb_counts_the_files_and_evaluates_a_sample(tmp_path):
+    pattern = _parquet_parts(tmp_path)
+    ledger_path = _files_ledger(tmp_path, pattern)
+    holdout = tmp_path / "holdout.parquet"
+    _table(400, 1).to_parquet(holdout, index=False)
+    result = run_release(_request(tmp_path, pattern, ledger_path, engine="duckdb", evaluation_rows=250,
+                                  holdout=holdout, target="y"))
+    (row,) = _release_rows(ledger_path)
+    assert row["entry_id"] == result.entry_id
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["provenance"]["engine"] == "duckdb"
+    assert report["provenance"]["evaluation_sample"] == {
+        "engine": "duckdb", "real_rows": 600, "sampled_rows": 250,
+        "method": "DuckDB reservoir sample", "seed": 0,
+    }
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "uniform random sample of 250 of the 600 rows of the real table" in html
+    assert "250 of the 400 rows of the real holdout" in html
+    synthetic = pd.read_csv(tmp_path / "out" / "synthetic.csv")
+    assert list(synthetic.columns) == ["sex", "age", "smoker", "y"]
+    assert main(["verify", str(tmp_path / "out" / "manifest.json"), "--data",
+                 str(tmp_path / "out" / "synthetic.csv"), "--ledger", str(ledger_path)]) == 0
+
+
+def test_a_table_registered_by_its_rows_is_refused_on_duckdb_with_the_fix(setup):
+    tmp_path, data, ledger_path = setup  # registered with the rows' fingerprint
+    with pytest.raises(LedgerError, match=r"files' bytes \(engine duckdb\).*budget init --engine"):
+        run_release(_request(tmp_path, data, ledger_path, engine="duckdb"))
+    assert _release_rows(ledger_path) == []
+    assert Ledger(ledger_path).status("toy")["reserved"] == []
+    assert not (tmp_path / "out").exists()
+
+
+def test_values_outside_the_schema_on_duckdb_cancel_the_reservation(tmp_path):
+    path = tmp_path / "p.parquet"
+    _table(300, 0).assign(sex=lambda d: d["sex"].where(d.index != 7, "X")).to_parquet(path)
+    ledger_path = _files_ledger(tmp_path, str(path))
+    with pytest.raises(InputDataError, match="'X'"):
+        run_release(_request(tmp_path, str(path), ledger_path, engine="duckdb"))
+    assert _release_rows(ledger_path) == []
+    assert Ledger(ledger_path).status("toy")["reserved"] == []
+    assert not (tmp_path / "out").exists()
+    assert list(tmp_path.glob(".out.staging-*")) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"engine": "polars"}, r"engine \('polars'\) must be one of"),
+        ({"spark_master": "local[1]"}, r"spark_master \('local\[1\]'\) must be given only with engine 'spark'"),
+        ({"engine": "duckdb", "data": _table(10, 0)}, r"data \('DataFrame'\) must be a CSV or Parquet path"),
+        ({"evaluation_rows": 0}, r"evaluation_rows \(0\) must be a positive integer"),
+    ],
+)
+def test_engine_options_are_checked_before_anything_is_read(setup, change, message):
+    change = dict(change)
+    from dpsynth.errors import ParameterError
+
+    tmp_path, data, ledger_path = setup
+    with pytest.raises(ParameterError, match=message):
+        run_release(_request(tmp_path, change.pop("data", data), ledger_path, **change))
+    assert _release_rows(ledger_path) == []
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_release_on_spark_matches_the_files_fingerprint(tmp_path):
+    import shutil
+
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'dpsynth[spark]')")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java, which is not on the PATH")
+    pattern = _parquet_parts(tmp_path, n=300)
+    ledger_path = _files_ledger(tmp_path, pattern)
+    run_release(_request(tmp_path, pattern, ledger_path, engine="spark", spark_master="local[1]"))
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["provenance"]["engine"] == "spark"
+    assert report["provenance"]["evaluation_sample"]["real_rows"] == 300
+    assert len(_release_rows(ledger_path)) == 1

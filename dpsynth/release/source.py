@@ -1,0 +1,311 @@
+"""A table on disk as a release reads it: its files, their fingerprint, a sample of its rows.
+
+The numpy engine reads the table into pandas (:func:`read_frame`), and the
+ledger fingerprints its rows (:func:`dpsynth.privacy.ledger.data_fingerprint`).
+The DuckDB and Spark engines count the table where it lies, so nothing here
+loads it whole: :func:`files_fingerprint` hashes the files' bytes as they
+stream by, and :func:`sample_rows` draws a bounded uniform sample of rows for
+the evaluation, which reads real rows (not covered by DP, not for release).
+
+A *source* is a CSV or Parquet file, a directory of part files
+(``people.parquet/``, as Spark writes them) or a glob (``data/*.parquet``,
+``data/**/*.csv``).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from dpsynth.errors import DataReadError, EngineError, Problem, parameter_error
+from dpsynth.io import read_table
+
+#: counting engines a release or ``dpsynth synthesize`` can run on
+ENGINES = ("numpy", "duckdb", "spark")
+
+#: real rows the evaluation reads when the table is not loaded whole
+DEFAULT_EVALUATION_ROWS = 100_000
+
+_MAGIC = "*?["
+_CHUNK = 1 << 20
+_FINGERPRINT_HEADER = b"dpsynth source files v1\n"
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".csv.gz", ".txt")
+
+
+def source_files(source: str | os.PathLike[str]) -> list[tuple[str, Path]]:
+    """The data files a source names, each with the name the fingerprint uses.
+
+    Parameters
+    ----------
+    source : str or path
+        A file, a directory of part files, or a glob (``**`` crosses folders).
+
+    Returns
+    -------
+    list of (str, Path)
+        ``(name, path)`` sorted by name. A name is the file's path relative
+        to the source's fixed part (the folder holding the file or directory,
+        or the glob's folders before its first wildcard), with ``/``
+        separators, so moving the whole table elsewhere keeps the names.
+        Inside a directory, files whose names start with ``_`` or ``.``
+        (``_SUCCESS``, ``.crc`` files) are skipped, as Spark skips them.
+
+    Raises
+    ------
+    DataReadError
+        If nothing matches.
+    """
+    text = os.fspath(source)
+    path = Path(text)
+    if path.exists():
+        root, matches = path.parent, [path]
+    else:
+        root = _fixed_root(text)
+        matches = [Path(m) for m in glob.glob(text, recursive=True)]
+    files: dict[str, Path] = {}
+    for match in matches:
+        inner = sorted(p for p in match.rglob("*") if p.is_file()) if match.is_dir() else [match]
+        for file in inner:
+            relative = file.relative_to(match)
+            if match.is_dir() and any(part.startswith(("_", ".")) for part in relative.parts):
+                continue
+            files[file.relative_to(root).as_posix()] = file
+    if not files:
+        raise DataReadError(
+            [Problem(None, f"no file matches {text!r}", "check the path or glob (CSV or Parquet files)")]
+        )
+    return sorted(files.items())
+
+
+def _fixed_root(pattern: str) -> Path:
+    """The folders of a glob before its first wildcard."""
+    parts = Path(pattern).parts
+    first = next((i for i, p in enumerate(parts) if any(c in p for c in _MAGIC)), len(parts))
+    return Path(*parts[:first]) if first else Path(".")
+
+
+def files_fingerprint(source: str | os.PathLike[str]) -> str:
+    """SHA-256 of the bytes of a source's files, streamed, with their names and sizes.
+
+    The digest covers a format header, then for each file of
+    :func:`source_files`, in the order of their names, the line
+    ``["<name>", <size in bytes>]`` (JSON) followed by the file's bytes. It
+    changes when any byte, name or file changes, not when the table moves to
+    another folder. It differs from the fingerprint of the same table read
+    into pandas (:func:`~dpsynth.privacy.ledger.data_fingerprint`): register
+    a dataset with the engine its releases will use.
+
+    Parameters
+    ----------
+    source : str or path
+        A file, a directory of part files, or a glob.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+
+    Raises
+    ------
+    DataReadError
+        If nothing matches or a file cannot be read.
+    """
+    digest = hashlib.sha256(_FINGERPRINT_HEADER)
+    for name, path in source_files(source):
+        try:
+            with path.open("rb") as handle:
+                digest.update(json.dumps([name, os.fstat(handle.fileno()).st_size]).encode() + b"\n")
+                while chunk := handle.read(_CHUNK):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise DataReadError(
+                [Problem(None, f"cannot read {str(path)!r}: {exc}", "check the file's permissions")]
+            ) from None
+    return digest.hexdigest()
+
+
+def file_format(source: str, files: list[str]) -> str:
+    """``"parquet"`` or ``"csv"``: the one format of a source's files, told by their extensions.
+
+    Raises
+    ------
+    DataReadError
+        If a file is neither, or the source mixes both.
+    """
+    kinds = set()
+    for file in files:
+        name = file.lower()
+        if name.endswith(_PARQUET):
+            kinds.add("parquet")
+        elif name.endswith(_CSV):
+            kinds.add("csv")
+        else:
+            raise DataReadError(
+                [Problem(None, f"{file!r} of {source!r} has an unsupported extension",
+                         "use .parquet, .pq, .csv or .csv.gz files")]
+            )
+    if len(kinds) != 1:
+        raise DataReadError(
+            [Problem(None, f"{source!r} mixes CSV and Parquet files", "keep one table's files in one format")]
+        )
+    return kinds.pop()
+
+
+def read_frame(source: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a file, or every file a glob matches (in name order, one after the other), into pandas.
+
+    A single file is read by :func:`dpsynth.io.read_table`, so its table and
+    fingerprint are the ones a plain path has always given.
+
+    Raises
+    ------
+    DataReadError
+        If nothing matches or a file cannot be read.
+    """
+    text = os.fspath(source)
+    if Path(text).exists() or not any(c in text for c in _MAGIC):
+        return read_table(text)
+    frames = [read_table(path) for _, path in source_files(text)]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class RowSample:
+    """A uniform random sample of a source's rows.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The sampled rows (all of them when the table is no larger than asked).
+    total : int
+        Rows in the whole table.
+    seed : int
+        Seed of the sample.
+    """
+
+    frame: pd.DataFrame
+    total: int
+    seed: int
+
+    def note(self, role: str = "table") -> str:
+        """One sentence for the report saying what the evaluation read."""
+        if len(self.frame) >= self.total:
+            return f"The evaluation read all {self.total} rows of the real {role}."
+        return (
+            f"The evaluation read a uniform random sample of {len(self.frame)} of the "
+            f"{self.total} rows of the real {role} (DuckDB reservoir sample, seed {self.seed}); "
+            "its figures carry that sample's error on top of the synthesizer's."
+        )
+
+
+def sample_rows(source: str | os.PathLike[str], n: int, seed: int = 0) -> RowSample:
+    """A uniform random sample of at most ``n`` rows of a source, read by DuckDB.
+
+    Parameters
+    ----------
+    source : str or path
+        A CSV or Parquet file, directory of part files or glob (the files of
+        :func:`source_files`; CSV read with the DuckDB engine's rules, so the
+        values are the ones the engine counts).
+    n : int
+        Rows to draw; the whole table when it has no more.
+    seed : int
+        Seed of the reservoir sample. DuckDB runs the sample on one thread,
+        where its seed makes it repeatable.
+
+    Returns
+    -------
+    RowSample
+
+    Raises
+    ------
+    DataReadError
+        If the source cannot be read.
+    EngineError
+        If duckdb is not installed.
+    """
+    if not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
+        raise parameter_error("n", n, "a positive integer (rows of the evaluation sample)")
+    try:
+        import duckdb
+    except ImportError:
+        raise EngineError(
+            "the evaluation sample of a table counted where it lies is read by duckdb: "
+            "pip install 'dpsynth[duckdb]'"
+        ) from None
+    from dpsynth.engines.duckdb_engine import CSV_NA_VALUES
+
+    text = os.fspath(source)
+    # The files the fingerprint covers, so a directory of part files reads as Spark reads it.
+    files = [str(path) for _, path in source_files(text)]
+    kind = file_format(text, files)
+    con = duckdb.connect(config={"threads": 1})
+    try:
+        if kind == "parquet":
+            relation = con.read_parquet(files)
+        else:
+            relation = con.read_csv(files, header=True, na_values=list(CSV_NA_VALUES), sample_size=-1)
+        ((total,),) = relation.query("src", "SELECT count(*) FROM src").fetchall()
+        frame = relation.query(
+            "src", f"SELECT * FROM src USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})"
+        ).df()
+    except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+        raise DataReadError(
+            [Problem(None, f"cannot read {text!r}: {str(exc).splitlines()[0]}",
+                     "check that the path or glob names CSV or Parquet files with the same columns")]
+        ) from None
+    finally:
+        con.close()
+    return RowSample(frame=frame, total=int(total), seed=int(seed))
+
+
+def open_source(source: str | os.PathLike[str], engine: str, *, spark_master: str | None = None) -> Any:
+    """What :meth:`Synthesizer.fit <dpsynth.synthesizers.Synthesizer.fit>` takes to count on ``engine``.
+
+    Parameters
+    ----------
+    source : str or path
+        A CSV or Parquet file or glob.
+    engine : {"numpy", "duckdb", "spark"}
+        ``numpy`` reads the table into pandas; ``duckdb`` passes the path on
+        (DuckDB counts the files); ``spark`` reads it as a Spark DataFrame.
+    spark_master : str, optional
+        Spark master URL; a local session by default (see
+        :func:`dpsynth.release.spark.spark_session`).
+
+    Returns
+    -------
+    pandas.DataFrame, str or pyspark.sql.DataFrame
+    """
+    if engine not in ENGINES:
+        raise parameter_error("engine", engine, f"one of {ENGINES}")
+    if spark_master is not None and engine != "spark":
+        raise parameter_error("spark_master", spark_master, "given only with engine 'spark'")
+    if engine == "numpy":
+        return read_frame(source)
+    if engine == "duckdb":
+        return os.fspath(source)
+    from dpsynth.release.spark import spark_frame, spark_session
+
+    return spark_frame(source, spark_session(spark_master))
+
+
+__all__ = [
+    "DEFAULT_EVALUATION_ROWS",
+    "ENGINES",
+    "RowSample",
+    "file_format",
+    "files_fingerprint",
+    "open_source",
+    "read_frame",
+    "sample_rows",
+    "source_files",
+]
