@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,12 @@ import pandas as pd
 from dpsynth.errors import DataReadError, Problem
 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+
+#: ISO 8601 dates and times as CSV files hold them: ``2024-01-31``, ``2024-01-31 08:30``,
+#: ``2024-01-31T08:30:00.250Z``, ``2024-01-31T08:30:00+01:00``
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?"
+)
 
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -34,7 +41,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         if name.endswith((".parquet", ".pq")):
             return pd.read_parquet(p)
         if name.endswith((".csv", ".csv.gz", ".txt")):
-            return pd.read_csv(p)
+            return parse_iso_datetimes(pd.read_csv(p))
     except (OSError, ValueError, UnicodeDecodeError, ImportError) as exc:
         raise DataReadError(
             [Problem(None, f"cannot read {str(p)!r}: {exc}", "check that the file is a valid CSV or Parquet file")]
@@ -42,6 +49,44 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     raise DataReadError(
         [Problem(None, f"{str(p)!r} has an unsupported extension", f"use one of {', '.join(TABLE_SUFFIXES)}")]
     )
+
+
+def parse_iso_datetimes(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns whose every present value is an ISO 8601 date or time, as datetimes.
+
+    A CSV file has no types, so pandas reads dates as text; a column is a
+    datetime column when all its present values are written as ISO dates or
+    times (``2024-01-31``, ``2024-01-31 08:30:00``, with an optional UTC
+    offset), as pandas decides that a column is numeric from its text. Times
+    with offsets become UTC (``datetime64[..., UTC]``), others stay naive.
+    Columns with any other text are left as they are.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A table as ``pandas.read_csv`` returns it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same table (a copy only when a column changed).
+    """
+    parsed = {}
+    for column in df.columns:
+        series = df[column]
+        if not (pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)):
+            continue
+        present = series.dropna()
+        if present.empty or not all(isinstance(v, str) for v in present):
+            continue
+        if not present.str.fullmatch(_ISO_DATETIME).all():
+            continue
+        offsets = present.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
+        try:
+            parsed[column] = pd.to_datetime(series, format="ISO8601", utc=bool(offsets.any()))
+        except (ValueError, OverflowError):
+            continue  # ISO-looking text that is not a real date (2024-13-45): keep it as text
+    return df.assign(**parsed) if parsed else df
 
 
 @contextlib.contextmanager

@@ -53,3 +53,30 @@ def test_written_files_follow_the_umask_not_private_temp_mode(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_iso_dates_and_times_in_a_csv_are_read_as_datetimes(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "day,stamp,zoned,code,bad,mixed\n"
+        "2024-01-31,2024-01-31 08:30:00,2024-01-31T08:30:00Z,A1,2024-13-45,2024-01-31\n"
+        ",2024-02-01T09:00:00.250,2024-02-01T10:00:00+01:00,B2,2024-02-30,soon\n"
+        "2024-03-01,,,C3,,2024-03-01\n"
+    )
+    df = read_table(path)
+    assert str(df["day"].dtype).startswith("datetime64[") and df["day"].isna().tolist() == [False, True, False]
+    assert df["stamp"][1] == pd.Timestamp("2024-02-01 09:00:00.250")
+    # Offsets become UTC: 10:00 at +01:00 is 09:00 UTC.
+    assert str(df["zoned"].dtype).endswith("UTC]")
+    assert df["zoned"][1] == pd.Timestamp("2024-02-01 09:00:00", tz="UTC")
+    # Text that only looks like dates, or is partly other text, stays text.
+    for column in ("code", "bad", "mixed"):
+        assert not pd.api.types.is_datetime64_any_dtype(df[column].dtype), column
+
+
+def test_a_datetime_column_round_trips_through_csv(tmp_path):
+    df = pd.DataFrame({"when": pd.to_datetime(["2021-05-01 10:00:01", None, "2022-01-01 00:00:00"])})
+    write_table(df, tmp_path / "t.csv")
+    back = read_table(tmp_path / "t.csv")
+    assert back["when"].tolist()[0] == pd.Timestamp("2021-05-01 10:00:01")
+    assert back["when"].isna().tolist() == [False, True, False]
