@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from dpsynth.errors import DataReadError, Problem
@@ -26,7 +27,9 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a CSV or Parquet file into a DataFrame.
 
     Empty strings in CSV stay empty strings; only empty fields and the usual
-    NA markers become missing values.
+    NA markers become missing values. A CSV's ISO dates and times become
+    datetimes (:func:`parse_iso_datetimes`) and its whole numbers with missing
+    values nullable integers (:func:`whole_numbers_as_integers`).
 
     Raises
     ------
@@ -41,7 +44,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         if name.endswith((".parquet", ".pq")):
             return pd.read_parquet(p)
         if name.endswith((".csv", ".csv.gz", ".txt")):
-            return parse_iso_datetimes(pd.read_csv(p))
+            return whole_numbers_as_integers(parse_iso_datetimes(pd.read_csv(p)))
     except (OSError, ValueError, UnicodeDecodeError, ImportError) as exc:
         raise DataReadError(
             [Problem(None, f"cannot read {str(p)!r}: {exc}", "check that the file is a valid CSV or Parquet file")]
@@ -87,6 +90,36 @@ def parse_iso_datetimes(df: pd.DataFrame) -> pd.DataFrame:
         except (ValueError, OverflowError):
             continue  # ISO-looking text that is not a real date (2024-13-45): keep it as text
     return df.assign(**parsed) if parsed else df
+
+
+def whole_numbers_as_integers(df: pd.DataFrame) -> pd.DataFrame:
+    """Float columns of whole numbers with missing values, as nullable integers (``Int64``).
+
+    pandas reads a CSV column of whole numbers as ``int64``, unless a value is
+    missing: then it becomes ``float64``, and the column would be synthesized
+    as a continuous one with decimals. A column whose present values are all
+    whole numbers, and some missing, gets pandas' nullable ``Int64`` instead.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A table as ``pandas.read_csv`` returns it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same table (a copy only when a column changed).
+    """
+    changed = {}
+    for column in df.columns:
+        series = df[column]
+        if series.dtype != "float64" or not series.isna().any():
+            continue
+        present = series.dropna().to_numpy()
+        if present.size and np.all(np.isfinite(present)) and np.all(present == np.round(present)) \
+                and np.all(np.abs(present) < 2**53):
+            changed[column] = series.astype("Int64")
+    return df.assign(**changed) if changed else df
 
 
 @contextlib.contextmanager

@@ -57,6 +57,8 @@ class ColumnKind(str, Enum):
 
 #: the provenance of a column's public knowledge
 SOURCES = ("public", "dp", "data")
+#: resolutions a datetime column's synthetic values can be drawn at: whole days, or a time unit
+RESOLUTIONS = ("D", "s", "ms", "us", "ns")
 
 #: what to do with a value outside the declared domain, per kind
 UNKNOWN_POLICIES: dict[ColumnKind, tuple[str, ...]] = {
@@ -108,6 +110,11 @@ class ColumnSpec:
         Provenance of the knowledge: ``"public"``, ``"dp"`` or ``"data"``.
     dtype : str, optional
         The pandas dtype of the raw column, restored on decoding.
+    resolution : str, optional
+        Datetime columns only: the resolution synthetic values are drawn at,
+        ``"D"`` (whole days, midnight UTC: a column of dates) or a time unit
+        (``"s"``, ``"ms"``, ``"us"``, ``"ns"``). By default, the resolution of
+        the dtype. A coarser unit of the two applies.
     """
 
     name: str
@@ -122,6 +129,7 @@ class ColumnSpec:
     on_unknown: str | None = None
     source: str = "public"
     dtype: str | None = None
+    resolution: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -173,6 +181,14 @@ class ColumnSpec:
                 f"on_unknown {self.on_unknown!r} is not allowed for a {kind.value} column",
                 f"use one of {UNKNOWN_POLICIES[kind]}",
             )
+        if self.resolution is not None:
+            if kind is not ColumnKind.DATETIME:
+                yield Problem(name, f"a {kind.value} column cannot have a resolution", "remove it")
+            elif self.resolution not in RESOLUTIONS:
+                yield Problem(
+                    name, f"resolution {self.resolution!r} is unknown",
+                    f"use one of {RESOLUTIONS} ('D' for dates)",
+                )
         if kind is ColumnKind.CATEGORICAL:
             yield from self._category_problems()
         elif self.categories is not None:
@@ -784,7 +800,9 @@ def infer_schema(
         The raw table.
     kinds_only : bool
         Propose kinds only; every column is nullable unless its dtype cannot
-        hold a missing value (numpy integers and booleans).
+        hold a missing value (numpy integers and booleans). Besides the dtype,
+        the one format read is whether a naive datetime column holds dates
+        (every value at midnight): its ``resolution`` is then ``"D"``.
     bins : int
         Number of bins for numeric and datetime columns.
     max_categories : int
@@ -815,11 +833,26 @@ def infer_schema(
                     nullable=_dtype_holds_missing(series.dtype),
                     nullable_assumed=_dtype_holds_missing(series.dtype),
                     dtype=dtype,
+                    resolution=_whole_days(series) if kind is ColumnKind.DATETIME else None,
                 )
             )
             continue
         specs.append(_spec_from_values(str(name), series, kind, dtype, bins, max_categories))
     return Schema(tuple(specs))
+
+
+def _whole_days(series: pd.Series) -> str | None:
+    """``"D"`` for a naive datetime column of dates (every present value at midnight), else None.
+
+    Like the dtype, this is the column's format (a column of dates), not a
+    value of it; it is recorded in the schema, where the user can change it.
+    """
+    if not pd.api.types.is_datetime64_any_dtype(series.dtype) or getattr(series.dt, "tz", None) is not None:
+        return None
+    present = series.dropna()
+    if present.empty:
+        return None
+    return "D" if bool((present == present.dt.normalize()).all()) else None
 
 
 def _dtype_holds_missing(dtype: Any) -> bool:
@@ -858,7 +891,7 @@ def _spec_from_values(
             hi = lo + pd.Timedelta(days=1)
         return ColumnSpec(
             name, kind, lower=lo.isoformat(), upper=hi.isoformat(), bins=bins,
-            nullable=nullable, source="data", dtype=dtype,
+            nullable=nullable, source="data", dtype=dtype, resolution=_whole_days(series),
         )
     values = pd.to_numeric(present, errors="coerce").to_numpy(dtype=float)
     values = values[np.isfinite(values)]

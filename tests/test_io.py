@@ -80,3 +80,12 @@ def test_a_datetime_column_round_trips_through_csv(tmp_path):
     back = read_table(tmp_path / "t.csv")
     assert back["when"].tolist()[0] == pd.Timestamp("2021-05-01 10:00:01")
     assert back["when"].isna().tolist() == [False, True, False]
+
+
+def test_whole_numbers_with_missing_values_read_as_nullable_integers(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("count,ratio,full\n3,0.5,1\n,1.5,2\n7,,3\n")
+    df = read_table(path)
+    assert str(df["count"].dtype) == "Int64" and df["count"].isna().tolist() == [False, True, False]
+    assert str(df["ratio"].dtype) == "float64"
+    assert str(df["full"].dtype) == "int64"

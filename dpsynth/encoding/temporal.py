@@ -9,7 +9,8 @@ as given, otherwise ``bins`` (default 16) equal-width bins over
 Out of range values (under ``on_unknown: clip``) are clipped into the first
 or last bin and counted. Decoding draws a time uniformly within the bin at
 the resolution of the raw dtype (seconds, milliseconds, microseconds or
-nanoseconds), so the value is representable exactly, lies within the bin
+nanoseconds), or at the column's coarser ``resolution`` (``"D"``: whole days,
+midnight UTC), so the value is representable exactly, lies within the bin
 and re-encodes to it; a tz-aware dtype gets its time zone back.
 """
 
@@ -23,7 +24,7 @@ from dpsynth.encoding.dtypes import TargetDtype
 from dpsynth.errors import Problem, SchemaError
 from dpsynth.schema import DEFAULT_BINS, ColumnSpec
 
-_NS_PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_NS_PER_UNIT = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
 
 def datetime_edges(spec: ColumnSpec) -> np.ndarray:
@@ -58,19 +59,21 @@ class DatetimeCodec(ColumnCodec):
         super().__init__(spec, target)
         self.edges = datetime_edges(spec)
         self.unit = target.datetime_unit or "ns"
+        # values are drawn in steps of the coarser of the dtype's unit and the declared resolution
+        self.step = max(_NS_PER_UNIT[self.unit], _NS_PER_UNIT[spec.resolution or "ns"])
         lows, highs = self._span()
         if np.any(lows > highs):
             i = int(np.argmax(lows > highs))
+            what = "day" if self.step == _NS_PER_UNIT["D"] else f"instant at the resolution of dtype {target.dtype!r}"
             raise SchemaError(
                 [Problem(spec.name,
-                         f"bin {self.value_labels[i]} holds no instant at the resolution of "
-                         f"dtype {target.dtype!r} (1 {self.unit})",
-                         "use wider bins or a finer datetime dtype")]
+                         f"bin {self.value_labels[i]} holds no {what} ({self.step} ns)",
+                         "use wider bins or a finer datetime resolution")]
             )
 
     def _span(self) -> tuple[np.ndarray, np.ndarray]:
-        """First and last instant of each bin, in units of the raw resolution."""
-        step = _NS_PER_UNIT[self.unit]
+        """First and last step of each bin, in steps since the epoch."""
+        step = self.step
         lows = -(-self.edges[:-1] // step)
         highs = -(-self.edges[1:] // step) - 1
         highs[-1] = self.edges[-1] // step
@@ -96,7 +99,8 @@ class DatetimeCodec(ColumnCodec):
     def _decode_values(self, codes: np.ndarray, rng: np.random.Generator) -> pd.Series:
         lows, highs = self._span()
         drawn = rng.integers(lows[codes], highs[codes], endpoint=True)
-        return pd.Series(drawn.astype(f"datetime64[{self.unit}]"))
+        per_step = self.step // _NS_PER_UNIT[self.unit]
+        return pd.Series((drawn * per_step).astype(f"datetime64[{self.unit}]"))
 
     def bin_edges(self) -> np.ndarray:
         """The bin edges as naive UTC ``datetime64[ns]``."""

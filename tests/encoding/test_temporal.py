@@ -83,3 +83,48 @@ def test_hourly_real_world_style_round_trip():
     df = pd.DataFrame({"t": times})
     spec = ColumnSpec("t", "datetime", lower="2021-03-26T23:00:00", upper="2021-03-29", bins=49, dtype=str(times.dtype))
     assert_round_trip(encoder_for(spec), df)
+
+
+def test_a_column_of_dates_decodes_to_dates_inside_its_bins():
+    import numpy as np
+    import pandas as pd
+
+    from dpsynth.encoding import TableEncoder
+    from dpsynth.schema import ColumnKind, ColumnSpec, Schema, infer_schema
+
+    days = pd.DataFrame({"born": pd.to_datetime(["1990-01-05", "1995-06-30", None, "2001-12-31"])})
+    inferred = infer_schema(days, kinds_only=True)
+    assert inferred["born"].resolution == "D"
+    with_time = days.assign(born=days["born"] + pd.Timedelta(hours=3))
+    assert infer_schema(with_time, kinds_only=True)["born"].resolution is None
+
+    spec = ColumnSpec("born", ColumnKind.DATETIME, lower="1990-01-01", upper="2002-01-01", bins=7,
+                      nullable=True, dtype="datetime64[us]", resolution="D")
+    encoder = TableEncoder(Schema((spec,)))
+    codes = np.repeat(np.arange(7), 200)
+    decoded = encoder.decode({"born": codes}, rng=np.random.default_rng(0))["born"]
+    assert str(decoded.dtype) == "datetime64[us]"
+    assert (decoded == decoded.dt.normalize()).all()  # whole days
+    np.testing.assert_array_equal(encoder.encode(decoded.to_frame()).columns["born"], codes)
+    # More than one day is drawn inside a bin of almost two years.
+    assert decoded[codes == 3].nunique() > 100
+
+
+def test_resolution_is_checked_and_round_trips_through_json():
+    import pytest
+
+    from dpsynth.errors import SchemaError
+    from dpsynth.schema import ColumnKind, ColumnSpec, Schema
+
+    spec = ColumnSpec("t", ColumnKind.DATETIME, lower="2020-01-01", upper="2021-01-01", resolution="D")
+    assert Schema.from_json(Schema((spec,)).to_json())["t"].resolution == "D"
+    with pytest.raises(SchemaError, match="resolution 'week' is unknown"):
+        ColumnSpec("t", ColumnKind.DATETIME, resolution="week")
+    with pytest.raises(SchemaError, match="an? integer column cannot have a resolution"):
+        ColumnSpec("n", ColumnKind.INTEGER, resolution="D")
+    # A bin shorter than a day holds no date.
+    from dpsynth.encoding import TableEncoder
+
+    narrow = ColumnSpec("t", ColumnKind.DATETIME, lower="2020-01-01", upper="2020-01-02", bins=48, resolution="D")
+    with pytest.raises(SchemaError, match="holds no day"):
+        TableEncoder(Schema((narrow,)))
