@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from enum import Enum
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -576,3 +577,147 @@ def private_quantile(
     cands = tuple(float(c) for c in candidates)
     meas = _quantile(cands, float(alpha), charge.params["noise_scale"], accountant.mode == "zcdp")
     return float(meas(data.tolist()))
+
+
+# OpenDP scores a quantile in whole numbers: alpha becomes num / den, exactly when its
+# denominator is below this, else truncated to a multiple of 1 / this (unknown row count)
+_ALPHA_GRANULARITY = 10_000
+_U64_MAX = 2**64 - 1
+
+
+def _alpha_fraction(alpha: float) -> tuple[int, int]:
+    """OpenDP's ``(alpha_num, alpha_den)`` for a table of unknown size."""
+    exact = Fraction(float(alpha))
+    if exact.denominator < _ALPHA_GRANULARITY:
+        return exact.numerator, exact.denominator
+    return int(float(alpha) * float(_ALPHA_GRANULARITY)), _ALPHA_GRANULARITY
+
+
+def _region_vector(region_counts: Any, k: int) -> np.ndarray:
+    counts = np.asarray(region_counts)
+    if counts.shape != (2 * k + 1,):
+        raise parameter_error(
+            "region_counts", f"array of shape {counts.shape}", f"a 1-D vector of 2 * {k} + 1 counts"
+        )
+    if counts.size and not np.issubdtype(counts.dtype, np.integer):
+        raise parameter_error("region_counts", f"array of dtype {counts.dtype}", "whole numbers")
+    if (counts < 0).any():
+        raise parameter_error("region_counts", "a negative count", "counts >= 0")
+    return counts.astype(np.int64)
+
+
+def quantile_scores(region_counts: Sequence[int] | np.ndarray, alpha: float) -> list[int]:
+    """The scores OpenDP's quantile gives ``k`` candidates, from the counts of their regions.
+
+    ``region_counts`` holds the number of values in each of the ``2k + 1``
+    regions of the increasing candidates ``c_0 < ... < c_{k-1}``:
+    ``x < c_0, x = c_0, c_0 < x < c_1, ..., x = c_{k-1}, x > c_{k-1}``.
+    Candidate ``i`` scores
+
+        | (den - num) * min(#(x < c_i), L) - num * min(#(x > c_i), L) |
+
+    (lower is better), with ``alpha ~ num / den`` and ``L = (2**64 - 1) // den``
+    as ``make_quantile_score_candidates`` of OpenDP 0.16 computes them on the
+    raw values of a table of unknown size; the two agree exactly.
+
+    Parameters
+    ----------
+    region_counts : 1-D array of whole numbers
+        Length ``2k + 1``, ``k >= 1``.
+    alpha : float
+        The quantile, in [0, 1].
+
+    Returns
+    -------
+    list of int
+        One score per candidate (whole numbers below 2**64).
+    """
+    counts = np.asarray(region_counts)
+    if counts.ndim != 1 or counts.size < 3 or counts.size % 2 == 0:
+        raise parameter_error("region_counts", f"array of shape {counts.shape}", "2k + 1 counts, k >= 1")
+    counts = _region_vector(counts, counts.size // 2)
+    if not 0 <= float(alpha) <= 1:
+        raise parameter_error("alpha", alpha, "in [0, 1]")
+    num, den = _alpha_fraction(alpha)
+    limit = _U64_MAX // den
+    below = np.concatenate([[0], np.cumsum(counts)]).tolist()  # below[j]: rows in regions < j
+    total = below[-1]
+    scores = []
+    for i in range(counts.size // 2):
+        lt, gt = below[2 * i + 1], total - below[2 * i + 2]
+        scores.append(abs((den - num) * min(lt, limit) - num * min(gt, limit)))
+    return scores
+
+
+@lru_cache(maxsize=256)
+def _lowest_score(scale: float, zcdp: bool) -> Any:
+    space = dp.vector_domain(dp.atom_domain(T="u64")), dp.linf_distance(T="u64")
+    measure = dp.zero_concentrated_divergence() if zcdp else dp.max_divergence()
+    return dp.m.make_noisy_max(*space, measure, scale=scale, negate=True)
+
+
+def _selection_cost(alpha: float, noise_scale: float, zcdp: bool, relation: Neighbouring) -> float:
+    """OpenDP's map of the noisy minimum :func:`private_quantile_of_regions` runs.
+
+    The scores move by at most ``d * max(num, den - num)`` when ``d`` rows are
+    added or removed; the noisy minimum runs at ``noise_scale * den``, as
+    ``make_private_quantile`` composes them.
+    """
+    num, den = _alpha_fraction(alpha)
+    sensitivity = _QUANTILE_DISTANCE[relation] * max(num, den - num)
+    return float(_lowest_score(float(noise_scale) * den, zcdp).map(sensitivity))
+
+
+def private_quantile_of_regions(
+    region_counts: Sequence[int] | np.ndarray,
+    candidates: Sequence[float],
+    alpha: float,
+    cost: float,
+    *,
+    accountant: Accountant,
+    relation: Neighbouring | str = Neighbouring.ADD_REMOVE,
+    step: str = "discover",
+    **params: Any,
+) -> float:
+    """:func:`private_quantile` from the counts of the candidates' regions, not the values.
+
+    The same mechanism at the same cost (:func:`quantile_charge`): the scores
+    are :func:`quantile_scores`, equal to those OpenDP computes on the values,
+    and OpenDP's noisy minimum (``make_noisy_max(negate=True)``) selects one at
+    the noise scale ``make_private_quantile`` uses; the cost is OpenDP's map
+    of that noisy minimum, checked against the charge before it runs. Only
+    ``2k + 1`` counts are needed, which an engine computes in one aggregation,
+    so the table may be of any size.
+
+    Parameters
+    ----------
+    region_counts : 1-D array of whole numbers
+        Rows in each of the ``2k + 1`` regions of the ``k`` candidates (see
+        :func:`quantile_scores`); only finite values are counted.
+    candidates : sequence of float
+        The public, strictly increasing grid.
+    alpha, cost, accountant, relation, step, **params
+        As :func:`private_quantile`.
+
+    Returns
+    -------
+    float
+        One of the candidates.
+    """
+    rel = _relation(relation)
+    cands, _ = _quantile_setup(candidates, alpha, 1.0, "zcdp", rel)
+    counts = _region_vector(region_counts, len(cands))
+    charge = quantile_charge(
+        cands, alpha, cost, mode=accountant.mode, relation=rel, step=step, **params
+    )
+    zcdp, scale = accountant.mode == "zcdp", charge.params["noise_scale"]
+    spent = charge.rho if zcdp else charge.epsilon
+    if _selection_cost(alpha, scale, zcdp, rel) > spent:
+        raise PrivacyError(
+            "the noisy minimum over the quantile scores costs more than make_private_quantile "
+            "(an OpenDP version dpsynth does not know?): use the raw values (private_quantile)"
+        )
+    scores = quantile_scores(counts, alpha)
+    accountant.charge(charge)
+    _, den = _alpha_fraction(alpha)
+    return cands[int(_lowest_score(scale * den, zcdp)(scores))]

@@ -18,6 +18,7 @@ from scipy import integrate, stats
 
 import dpsynth.privacy
 from dpsynth.errors import BudgetExceededError, ParameterError, PrivacyError
+from dpsynth.privacy._opendp import dp
 from dpsynth.privacy.accountant import Accountant, PrivacyBudget
 from dpsynth.privacy.mechanisms import (
     Neighbouring,
@@ -33,7 +34,9 @@ from dpsynth.privacy.mechanisms import (
     laplace_scale,
     noisy_count,
     private_quantile,
+    private_quantile_of_regions,
     quantile_charge,
+    quantile_scores,
     threshold_charge,
     threshold_for_delta,
     thresholded_histogram,
@@ -274,3 +277,90 @@ def test_replace_relation_noise_and_monotonic_selection_at_scale():
     probs = np.exp(epsilon * scores)  # monotonic: exp(epsilon * score / sensitivity)
     probs /= probs.sum()
     assert _chi_square_pvalue(choices, probs) > LEVEL
+
+
+def _regions(values: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Counts of the 2k + 1 regions x < c0, x = c0, c0 < x < c1, ..., x > c_{k-1}."""
+    index = np.searchsorted(candidates, values, "left") + np.searchsorted(candidates, values, "right")
+    return np.bincount(index, minlength=2 * candidates.size + 1)
+
+
+def _opendp_scores(values: np.ndarray, candidates: np.ndarray, alpha: float) -> list[int]:
+    space = dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.symmetric_distance()
+    score = dp.t.make_quantile_score_candidates(*space, candidates=candidates.tolist(), alpha=alpha)
+    return score(values.tolist())
+
+
+# exact fractions (1/2, 3/8), ones OpenDP rounds to ten-thousandths (0.05, 0.29, 1/3), the ends
+ALPHAS = [0.0, 0.05, 0.1, 0.29, 1 / 3, 0.375, 0.5, 0.123456, 0.95, 1.0]
+
+
+@pytest.mark.parametrize("alpha", ALPHAS)
+def test_scores_from_region_counts_equal_opendp_scores_on_the_values(alpha):
+    rng = np.random.default_rng(7)
+    candidates = np.array([-1.0, 2.0, 3.0, 5.5, 7.0, 30.0])
+    values = np.concatenate([
+        rng.integers(-5, 40, 300).astype(float),  # below, between and above the grid
+        np.full(10, 3.0), np.full(4, 30.0), [-1.0],  # ties on candidates
+        [-1e12, 1e12, 2.5],
+    ])
+    rng.shuffle(values)
+    assert quantile_scores(_regions(values, candidates), alpha) == _opendp_scores(values, candidates, alpha)
+    # a grid the values all lie outside, and an empty table
+    far = np.array([100.0, 200.0])
+    assert quantile_scores(_regions(values, far), alpha) == _opendp_scores(values, far, alpha)
+    assert quantile_scores(np.zeros(5, dtype=int), alpha) == _opendp_scores(np.array([]), far, alpha)
+
+
+@pytest.mark.parametrize("mode", ["zcdp", "pure"])
+@pytest.mark.parametrize("relation", list(Neighbouring))
+def test_quantile_of_regions_charges_exactly_what_the_raw_quantile_charges(mode, relation):
+    candidates, values = np.arange(0.0, 50.0), np.repeat(np.arange(10.0, 31.0), 5)
+    budget = PrivacyBudget.zcdp(10.0) if mode == "zcdp" else PrivacyBudget.pure(10.0)
+    for alpha in (0.05, 0.29, 0.5):
+        raw, regions = Accountant(budget), Accountant(budget)
+        private_quantile(values, candidates, alpha, 0.3, accountant=raw, relation=relation, column="x")
+        private_quantile_of_regions(
+            _regions(values, candidates), candidates, alpha, 0.3, accountant=regions,
+            relation=relation, column="x",
+        )
+        assert regions.steps == raw.steps
+        assert regions.spent == raw.spent
+
+
+def test_quantile_of_regions_selects_as_the_raw_values_do():
+    # Scores 0, 1, 2, ... ranks-worth from the median: at epsilon ~ 1 several candidates have
+    # a real chance. In zCDP mode the selection is Gumbel-max (exponential mechanism):
+    # P(i) ~ exp(-score_i / (scale * den)); in pure mode it is permute-and-flip on -score.
+    candidates = np.array([35.0, 38.0, 39.0, 40.0, 41.0, 42.0, 45.0])
+    values = np.repeat(np.arange(30.0, 51.0), 2)
+    regions = _regions(values, candidates)
+    draws = 2000
+    for mode, budget in (("zcdp", PrivacyBudget.zcdp(1e4)), ("pure", PrivacyBudget.pure(1e4))):
+        charge = quantile_charge(candidates, 0.5, 0.05 if mode == "zcdp" else 0.5, mode=mode)
+        cost = charge.rho if mode == "zcdp" else charge.epsilon
+        scale = charge.params["noise_scale"] * 2  # alpha = 1/2 is exact: den = 2
+        scores = np.asarray(quantile_scores(regions, 0.5), dtype=float)
+        if mode == "zcdp":
+            probs = np.exp(-(scores - scores.min()) / scale)
+            probs /= probs.sum()
+        else:
+            probs = _permute_and_flip_probs(-scores, scale)
+        assert probs.max() < 0.9  # the test would see nothing if one candidate always won
+        index = {c: i for i, c in enumerate(candidates.tolist())}
+        for run in (private_quantile_of_regions, private_quantile):
+            data = regions if run is private_quantile_of_regions else values
+            acc = Accountant(budget)
+            chosen = np.array([index[run(data, candidates, 0.5, cost, accountant=acc)] for _ in range(draws)])
+            assert _chi_square_pvalue(chosen, probs) > LEVEL, (mode, run.__name__)
+
+
+def test_quantile_of_regions_refuses_counts_that_do_not_fit_the_grid():
+    acc = _big_zcdp()
+    with pytest.raises(ParameterError, match=r"^region_counts \("):
+        private_quantile_of_regions([1, 2, 3], [1.0, 2.0], 0.5, 1.0, accountant=acc)
+    with pytest.raises(ParameterError, match=r"^region_counts \("):
+        private_quantile_of_regions([1, 2, -3, 0, 0], [1.0, 2.0], 0.5, 1.0, accountant=acc)
+    with pytest.raises(ParameterError, match=r"^region_counts \("):
+        quantile_scores([1.5, 2.0, 1.0], 0.5)
+    assert acc.steps == ()
