@@ -110,6 +110,48 @@ def cmd_show(args: argparse.Namespace) -> int:
             )
         if s["reserved"]:
             print(f"  open reservations: {len(s['reserved'])} (counted as spent until they close)")
+            for r in s["reserved"]:
+                print(
+                    f"    {r['reservation_id']}  since {r['created_at'][:19]}  process {r['pid']}"
+                    f"  rho {_fmt(r['rho'])}"
+                )
+    return 0
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    """``dpsynth budget cancel``: free a reservation left open by a run that died."""
+    ledger = _existing_ledger(args)
+    open_ = {
+        r["reservation_id"]: r for d in ledger.datasets() for r in ledger.status(d)["reserved"]
+    }
+    found = open_.get(args.reservation)
+    if found is None:
+        raise LedgerError(
+            f"no open reservation {args.reservation!r} in {ledger.path}; "
+            "`dpsynth budget show` lists the open ones"
+        )
+    if not args.force and _process_alive(int(found["pid"])):
+        raise LedgerError(
+            f"reservation {args.reservation} belongs to process {found['pid']}, which is still "
+            "running on this machine: let it finish, or stop it first. If that process id now "
+            "belongs to another program, pass --force"
+        )
+    ledger.cancel_reservation(args.reservation)
+    print(
+        f"cancelled reservation {args.reservation} of dataset {found['dataset_id']!r} "
+        f"(rho {_fmt(found['rho'])}); its budget is free again and the run it belonged to "
+        "can no longer be recorded"
+    )
     return 0
 
 
@@ -139,7 +181,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def add_budget_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``dpsynth budget init|show|history|verify`` on the main parser."""
+    """Register ``dpsynth budget init|show|history|cancel|verify`` on the main parser."""
     budget = subparsers.add_parser(
         "budget",
         help="the persistent privacy-budget ledger",
@@ -188,9 +230,22 @@ def add_budget_commands(subparsers: argparse._SubParsersAction) -> None:
     history.add_argument("--json", action="store_true", help="print JSON")
     history.set_defaults(func=cmd_history)
 
+    cancel = sub.add_parser(
+        "cancel",
+        help="free a reservation left open by a run that was killed",
+        description="A release reserves its budget before it reads the data; a run killed "
+        "before it finished leaves that reservation open, counted as spent. Cancel it by the "
+        "id `dpsynth budget show` prints. A reservation whose process still runs on this "
+        "machine is refused unless --force.",
+    )
+    common(cancel)
+    cancel.add_argument("reservation", help="the reservation id")
+    cancel.add_argument("--force", action="store_true", help="cancel even if its process id is alive")
+    cancel.set_defaults(func=cmd_cancel)
+
     verify = sub.add_parser("verify", help="check the hash chain and the totals")
     common(verify)
     verify.set_defaults(func=cmd_verify)
 
 
-__all__ = ["add_budget_commands", "cmd_history", "cmd_init", "cmd_show", "cmd_verify"]
+__all__ = ["add_budget_commands", "cmd_cancel", "cmd_history", "cmd_init", "cmd_show", "cmd_verify"]

@@ -144,3 +144,37 @@ def test_init_with_engine_fingerprints_files_not_rows(tmp_path, table):
                 "--epsilon", "1", "--delta", "1e-6", "--engine", engine]
         assert run(args) == 0
         assert Ledger(ledger).status("t")["fingerprint"] == want
+
+
+def test_cancel_frees_a_reservation_left_by_a_dead_process(tmp_path, table, capsys):
+    import subprocess
+    import sys
+
+    ledger_path = tmp_path / "l.sqlite"
+    ledger = Ledger(ledger_path)
+    fp = data_fingerprint(pd.read_csv(table))
+    ledger.init_dataset("t", fp, PrivacyBudget.approx(1.0, 1e-6))
+    mine = ledger.begin("t", fp, PrivacyBudget.approx(0.5, 1e-7))
+    base = ["--ledger", str(ledger_path)]
+
+    # This process is alive: refused, nothing freed.
+    with pytest.raises(DPSynthError, match="still running on this machine"):
+        run(["budget", "cancel", *base, mine.reservation_id])
+    assert len(ledger.status("t")["reserved"]) == 1
+
+    # A process that has exited: freed, and the run it belonged to can no longer be recorded.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with sqlite3.connect(ledger_path) as con:
+        con.execute("UPDATE reservations SET pid = ?", (int(dead.stdout),))
+    run(["budget", "show", *base])
+    assert mine.reservation_id in capsys.readouterr().out
+    assert run(["budget", "cancel", *base, mine.reservation_id]) == 0
+    assert "its budget is free again" in capsys.readouterr().out
+    assert ledger.status("t")["reserved"] == []
+    with pytest.raises(DPSynthError, match="no longer open"):
+        mine.commit()
+    mine.cancel()  # closing it afterwards is harmless
+    assert [r["kind"] for r in ledger.history("t")] == ["init"]
+
+    with pytest.raises(DPSynthError, match="no open reservation 'nope'"):
+        run(["budget", "cancel", *base, "nope"])

@@ -31,7 +31,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -206,7 +206,8 @@ class Reservation:
     def cancel(self) -> None:
         """Free the reservation without charging anything."""
         if not self._closed:
-            self.ledger.cancel_reservation(self.reservation_id)
+            with suppress(LedgerError):  # already freed, e.g. by `dpsynth budget cancel`
+                self.ledger.cancel_reservation(self.reservation_id)
             self._closed = True
 
 
@@ -580,10 +581,33 @@ class Ledger:
             )
         return reservation.entry_id
 
-    def cancel_reservation(self, reservation_id: str) -> None:
-        """Free an open reservation (for instance one left by a killed process)."""
+    def cancel_reservation(self, reservation_id: str) -> dict[str, Any]:
+        """Free an open reservation (for instance one left by a killed process).
+
+        A release still running under it can no longer be recorded: its
+        commit is refused, and its output must not be published.
+
+        Returns
+        -------
+        dict
+            The reservation that was freed.
+
+        Raises
+        ------
+        LedgerError
+            If no open reservation has this id.
+        """
         with self._transaction() as con:
+            row = con.execute(
+                "SELECT * FROM reservations WHERE reservation_id = ?", (reservation_id,)
+            ).fetchone()
+            if row is None:
+                raise LedgerError(
+                    f"no open reservation {reservation_id!r} in {self.path}; "
+                    "`dpsynth budget show` lists the open ones"
+                )
             con.execute("DELETE FROM reservations WHERE reservation_id = ?", (reservation_id,))
+        return dict(row)
 
     # -- integrity ------------------------------------------------------------------
     def verify(self) -> dict[str, Any]:
