@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import tempfile
@@ -15,6 +16,10 @@ import pandas as pd
 from dpsynth.errors import DataReadError, Problem
 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
+#: characters that make a path a glob
+GLOB_CHARACTERS = "*?["
 
 #: ISO 8601 dates and times as CSV files hold them: ``2024-01-31``, ``2024-01-31 08:30``,
 #: ``2024-01-31T08:30:00.250Z``, ``2024-01-31T08:30:00+01:00``
@@ -120,6 +125,85 @@ def whole_numbers_as_integers(df: pd.DataFrame) -> pd.DataFrame:
                 and np.all(np.abs(present) < 2**53):
             changed[column] = series.astype("Int64")
     return df.assign(**changed) if changed else df
+
+
+def source_files(source: str | os.PathLike[str]) -> list[tuple[str, Path]]:
+    """The data files a source names, each with the name the fingerprint uses.
+
+    Parameters
+    ----------
+    source : str or path
+        A file, a directory of part files, or a glob (``**`` crosses folders).
+
+    Returns
+    -------
+    list of (str, Path)
+        ``(name, path)`` sorted by name. A name is the file's path relative
+        to the source's fixed part (the folder holding the file or directory,
+        or the glob's folders before its first wildcard), with ``/``
+        separators, so moving the whole table elsewhere keeps the names.
+        Inside a directory, files whose names start with ``_`` or ``.``
+        (``_SUCCESS``, ``.crc`` files) are skipped, as Spark skips them.
+
+    Raises
+    ------
+    DataReadError
+        If nothing matches.
+    """
+    text = os.fspath(source)
+    path = Path(text)
+    if path.exists():
+        root, matches = path.parent, [path]
+    else:
+        root = _fixed_root(text)
+        matches = [Path(m) for m in glob.glob(text, recursive=True)]
+    files: dict[str, Path] = {}
+    for match in matches:
+        inner = sorted(p for p in match.rglob("*") if p.is_file()) if match.is_dir() else [match]
+        for file in inner:
+            relative = file.relative_to(match)
+            if match.is_dir() and any(part.startswith(("_", ".")) for part in relative.parts):
+                continue
+            files[file.relative_to(root).as_posix()] = file
+    if not files:
+        raise DataReadError(
+            [Problem(None, f"no file matches {text!r}", "check the path or glob (CSV or Parquet files)")]
+        )
+    return sorted(files.items())
+
+
+def _fixed_root(pattern: str) -> Path:
+    """The folders of a glob before its first wildcard."""
+    parts = Path(pattern).parts
+    first = next((i for i, p in enumerate(parts) if any(c in p for c in GLOB_CHARACTERS)), len(parts))
+    return Path(*parts[:first]) if first else Path(".")
+
+
+def file_format(source: str, files: list[str]) -> str:
+    """``"parquet"`` or ``"csv"``: the one format of a source's files, told by their extensions.
+
+    Raises
+    ------
+    DataReadError
+        If a file is neither, or the source mixes both.
+    """
+    kinds = set()
+    for file in files:
+        name = file.lower()
+        if name.endswith(PARQUET_SUFFIXES):
+            kinds.add("parquet")
+        elif name.endswith(CSV_SUFFIXES):
+            kinds.add("csv")
+        else:
+            raise DataReadError(
+                [Problem(None, f"{file!r} of {source!r} has an unsupported extension",
+                         "use .parquet, .pq, .csv or .csv.gz files")]
+            )
+    if len(kinds) != 1:
+        raise DataReadError(
+            [Problem(None, f"{source!r} mixes CSV and Parquet files", "keep one table's files in one format")]
+        )
+    return kinds.pop()
 
 
 @contextlib.contextmanager

@@ -32,14 +32,13 @@ from dpsynth.engines.sql import (
     type_problem,
 )
 from dpsynth.errors import DataReadError, EngineError, InputDataError, Problem, parameter_error
+from dpsynth.io import PARQUET_SUFFIXES, file_format, source_files
 
 #: the text pandas.read_csv reads as missing by default, so a CSV means the same through either path
 CSV_NA_VALUES = (
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
 )
-_PARQUET = (".parquet", ".pq")
-_CSV = (".csv", ".csv.gz", ".txt")
 
 
 def _duckdb() -> Any:
@@ -172,18 +171,22 @@ def _relation(source: Any, connection: Any) -> Any:
     if not isinstance(source, (str, os.PathLike)):
         raise parameter_error("source", type(source).__name__, "a CSV or Parquet path or glob, or a DuckDB relation")
     path = os.fspath(source)
-    name = Path(path).name.lower()
+    if "://" in path:
+        # A remote URL (s3://, https://): DuckDB lists and reads it itself.
+        files: Any = path
+        kind = "parquet" if Path(path).name.lower().endswith(PARQUET_SUFFIXES) else "csv"
+    else:
+        # The very files a release fingerprints (dpsynth.io.source_files): a file, a
+        # directory of part files, or a glob, listed once here.
+        files = [str(p) for _, p in source_files(path)]
+        kind = file_format(path, files)
     con = connection if connection is not None else duckdb.connect()
     try:
-        if name.endswith(_PARQUET):
-            return con.read_parquet(path)
-        if name.endswith(_CSV):
-            # Types are sniffed from every row, as pandas infers them from the whole column.
-            return con.read_csv(path, header=True, na_values=list(CSV_NA_VALUES), sample_size=-1)
+        if kind == "parquet":
+            return con.read_parquet(files)
+        # Types are sniffed from every row, as pandas infers them from the whole column.
+        return con.read_csv(files, header=True, na_values=list(CSV_NA_VALUES), sample_size=-1)
     except (duckdb.IOException, duckdb.InvalidInputException) as exc:
         raise DataReadError(
             [Problem(None, f"cannot read {path!r}: {exc}", "check that the path or glob names CSV or Parquet files")]
         ) from None
-    raise DataReadError(
-        [Problem(None, f"{path!r} has an unsupported extension", f"use one of {', '.join(_PARQUET + _CSV)}")]
-    )

@@ -14,7 +14,6 @@ A *source* is a CSV or Parquet file, a directory of part files
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
@@ -25,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from dpsynth.errors import DataReadError, EngineError, Problem, parameter_error
-from dpsynth.io import read_table
+from dpsynth.io import GLOB_CHARACTERS, file_format, read_table, source_files
 
 #: counting engines a release or ``dpsynth synthesize`` can run on
 ENGINES = ("numpy", "duckdb", "spark")
@@ -33,63 +32,8 @@ ENGINES = ("numpy", "duckdb", "spark")
 #: real rows the evaluation reads when the table is not loaded whole
 DEFAULT_EVALUATION_ROWS = 100_000
 
-_MAGIC = "*?["
 _CHUNK = 1 << 20
 _FINGERPRINT_HEADER = b"dpsynth source files v1\n"
-_PARQUET = (".parquet", ".pq")
-_CSV = (".csv", ".csv.gz", ".txt")
-
-
-def source_files(source: str | os.PathLike[str]) -> list[tuple[str, Path]]:
-    """The data files a source names, each with the name the fingerprint uses.
-
-    Parameters
-    ----------
-    source : str or path
-        A file, a directory of part files, or a glob (``**`` crosses folders).
-
-    Returns
-    -------
-    list of (str, Path)
-        ``(name, path)`` sorted by name. A name is the file's path relative
-        to the source's fixed part (the folder holding the file or directory,
-        or the glob's folders before its first wildcard), with ``/``
-        separators, so moving the whole table elsewhere keeps the names.
-        Inside a directory, files whose names start with ``_`` or ``.``
-        (``_SUCCESS``, ``.crc`` files) are skipped, as Spark skips them.
-
-    Raises
-    ------
-    DataReadError
-        If nothing matches.
-    """
-    text = os.fspath(source)
-    path = Path(text)
-    if path.exists():
-        root, matches = path.parent, [path]
-    else:
-        root = _fixed_root(text)
-        matches = [Path(m) for m in glob.glob(text, recursive=True)]
-    files: dict[str, Path] = {}
-    for match in matches:
-        inner = sorted(p for p in match.rglob("*") if p.is_file()) if match.is_dir() else [match]
-        for file in inner:
-            relative = file.relative_to(match)
-            if match.is_dir() and any(part.startswith(("_", ".")) for part in relative.parts):
-                continue
-            files[file.relative_to(root).as_posix()] = file
-    if not files:
-        raise DataReadError(
-            [Problem(None, f"no file matches {text!r}", "check the path or glob (CSV or Parquet files)")]
-        )
-    return sorted(files.items())
-
-
-def _fixed_root(pattern: str) -> Path:
-    """The folders of a glob before its first wildcard."""
-    parts = Path(pattern).parts
-    first = next((i for i, p in enumerate(parts) if any(c in p for c in _MAGIC)), len(parts))
-    return Path(*parts[:first]) if first else Path(".")
 
 
 def files_fingerprint(source: str | os.PathLike[str]) -> str:
@@ -132,33 +76,6 @@ def files_fingerprint(source: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def file_format(source: str, files: list[str]) -> str:
-    """``"parquet"`` or ``"csv"``: the one format of a source's files, told by their extensions.
-
-    Raises
-    ------
-    DataReadError
-        If a file is neither, or the source mixes both.
-    """
-    kinds = set()
-    for file in files:
-        name = file.lower()
-        if name.endswith(_PARQUET):
-            kinds.add("parquet")
-        elif name.endswith(_CSV):
-            kinds.add("csv")
-        else:
-            raise DataReadError(
-                [Problem(None, f"{file!r} of {source!r} has an unsupported extension",
-                         "use .parquet, .pq, .csv or .csv.gz files")]
-            )
-    if len(kinds) != 1:
-        raise DataReadError(
-            [Problem(None, f"{source!r} mixes CSV and Parquet files", "keep one table's files in one format")]
-        )
-    return kinds.pop()
-
-
 def read_frame(source: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a file, or every file a glob matches (in name order, one after the other), into pandas.
 
@@ -171,7 +88,7 @@ def read_frame(source: str | os.PathLike[str]) -> pd.DataFrame:
         If nothing matches or a file cannot be read.
     """
     text = os.fspath(source)
-    if Path(text).exists() or not any(c in text for c in _MAGIC):
+    if Path(text).exists() or not any(c in text for c in GLOB_CHARACTERS):
         return read_table(text)
     frames = [read_table(path) for _, path in source_files(text)]
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
@@ -302,10 +219,8 @@ __all__ = [
     "DEFAULT_EVALUATION_ROWS",
     "ENGINES",
     "RowSample",
-    "file_format",
     "files_fingerprint",
     "open_source",
     "read_frame",
     "sample_rows",
-    "source_files",
 ]

@@ -84,7 +84,7 @@ def spark_frame(source: str | os.PathLike[str], session: Any) -> Any:
     DataReadError
         If the extension is not CSV or Parquet, or Spark cannot read the files.
     """
-    from dpsynth.release.source import file_format, source_files
+    from dpsynth.io import file_format, source_files
 
     path = os.fspath(source)
     kind = file_format(path, [str(p) for _, p in source_files(path)])

@@ -166,12 +166,32 @@ def test_refuses_unreadable_sources(frame, tmp_path):
     encoder = TableEncoder(schema())
     with pytest.raises(DataReadError, match="missing.parquet"):
         DuckDBEngine(tmp_path / "missing.parquet", encoder)
+    (tmp_path / "t.json").write_text("{}")
     with pytest.raises(DataReadError, match="unsupported extension"):
         DuckDBEngine(tmp_path / "t.json", encoder)
     with pytest.raises(ParameterError, match="source"):
         DuckDBEngine(frame, encoder)
     with pytest.raises(ParameterError, match="encoder"):
         DuckDBEngine(write(frame, tmp_path), schema())
+
+
+def test_a_directory_of_part_files_is_read_as_its_fingerprint_lists_it(frame, tmp_path):
+    from dpsynth.io import source_files
+
+    folder = tmp_path / "table.parquet"
+    folder.mkdir()
+    half = len(frame) // 2
+    frame.iloc[:half].to_parquet(folder / "part-0.parquet")
+    frame.iloc[half:].to_parquet(folder / "part-1.parquet")
+    (folder / "_SUCCESS").write_text("")
+    encoder = TableEncoder(schema())
+    engine = DuckDBEngine(folder, encoder)
+    encoded = encoder.encode(frame)
+    want = NumpyEngine(dict(encoded.columns), encoded.domain)
+    cliques = [("city", "size")]
+    np.testing.assert_array_equal(engine.counts(cliques)[0], want.counts(cliques)[0])
+    assert engine.row_count() == len(frame)
+    assert [name for name, _ in source_files(folder)] == ["table.parquet/part-0.parquet", "table.parquet/part-1.parquet"]
 
 
 def test_csv_types_come_from_every_row_as_in_pandas(tmp_path):

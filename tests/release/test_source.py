@@ -5,15 +5,13 @@ import pandas as pd
 import pytest
 
 from dpsynth.errors import DataReadError, ParameterError
-from dpsynth.io import read_table
+from dpsynth.io import file_format, read_table, source_files
 from dpsynth.release.source import (
     RowSample,
-    file_format,
     files_fingerprint,
     open_source,
     read_frame,
     sample_rows,
-    source_files,
 )
 
 
