@@ -11,10 +11,20 @@ with DP mechanisms and charged to the accountant:
   noisy threshold are released; the rest are mapped to the "other" code, so
   discovered categorical columns get ``on_unknown="other"``. The step is
   delta-approximate: it needs a budget with delta and a zCDP accountant.
-* bounds (and optionally quantile bin edges): DP quantiles (OpenDP
-  ``make_private_quantile``) chosen among a PUBLIC grid of candidates. By
-  default the lower and upper bounds are the 5% and 95% quantiles and values
-  beyond them are clipped (``on_unknown="clip"``).
+* bounds (and optionally quantile bin edges): DP quantiles (OpenDP's
+  ``make_private_quantile`` mechanism) chosen among a PUBLIC grid of
+  candidates. By default the lower and upper bounds are the 5% and 95%
+  quantiles and values beyond them are clipped (``on_unknown="clip"``).
+
+The data is read through a :class:`~dpsynth.encoding.profile.ColumnProfiler`,
+which computes the exact aggregates the mechanisms need where the table
+lives: a pandas DataFrame in memory, a CSV or Parquet file or a DuckDB
+relation in DuckDB (:class:`~dpsynth.engines.DuckDBProfiler`), a Spark
+DataFrame on Spark (:class:`~dpsynth.engines.SparkProfiler`). A quantile needs
+only the counts of the regions its candidates cut the line into
+(:func:`~dpsynth.privacy.mechanisms.private_quantile_of_regions`), so no
+column is ever held in memory. Every aggregate is computed before the first
+mechanism runs: a table that cannot be read spends nothing.
 
 The candidate grids must not depend on the data. The defaults are
 :data:`DEFAULT_NUMERIC_RANGE` with :data:`STEPS_PER_DECADE` steps per decade of
@@ -32,12 +42,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dpsynth.errors import InputDataError, PrivacyError, Problem, parameter_error
+from dpsynth.encoding.profile import ColumnProfiler, profiler_of, utc_seconds
+from dpsynth.errors import InputDataError, PrivacyError, parameter_error
 from dpsynth.privacy.accountant import Accountant, Charge
 from dpsynth.privacy.mechanisms import (
     Neighbouring,
     gaussian_sigma,
-    private_quantile,
+    private_quantile_of_regions,
     quantile_charge,
     threshold_charge,
     threshold_for_delta,
@@ -98,18 +109,12 @@ def default_datetime_candidates() -> pd.DatetimeIndex:
     return pd.date_range(*DEFAULT_DATETIME_RANGE, freq="MS")
 
 
-def _seconds(values: Any) -> np.ndarray:
-    """Datetimes as float seconds since the epoch (UTC), the scale quantiles work on."""
-    stamps = pd.to_datetime(pd.Series(values), utc=True).dt.tz_localize(None)
-    return stamps.astype("datetime64[ns]").to_numpy().astype(np.int64) / 1e9
-
-
 def _candidates(spec: ColumnSpec, given: Mapping[str, Sequence[Any]]) -> np.ndarray:
     if spec.name in given:
         raw = given[spec.name]
         try:
             grid = (
-                _seconds(raw) if spec.kind is ColumnKind.DATETIME else np.asarray(raw, dtype=float)
+                utc_seconds(raw) if spec.kind is ColumnKind.DATETIME else np.asarray(raw, dtype=float)
             )
         except (TypeError, ValueError) as exc:
             raise parameter_error(
@@ -117,7 +122,7 @@ def _candidates(spec: ColumnSpec, given: Mapping[str, Sequence[Any]]) -> np.ndar
             ) from None
         grid = np.unique(np.round(grid)) if spec.kind is ColumnKind.INTEGER else np.unique(grid)
     elif spec.kind is ColumnKind.DATETIME:
-        grid = _seconds(default_datetime_candidates())
+        grid = utc_seconds(default_datetime_candidates())
     else:
         grid = default_numeric_candidates(spec.kind)
     lower = None if spec.lower is None else _bound_seconds(spec, spec.lower)
@@ -137,7 +142,7 @@ def _candidates(spec: ColumnSpec, given: Mapping[str, Sequence[Any]]) -> np.ndar
 
 def _bound_seconds(spec: ColumnSpec, value: Any) -> float:
     if spec.kind is ColumnKind.DATETIME:
-        return float(_seconds([value])[0])
+        return float(utc_seconds([value])[0])
     return float(value)
 
 
@@ -270,25 +275,6 @@ def discovery_plan(
 # ---------------------------------------------------------------------------------------
 # running it
 # ---------------------------------------------------------------------------------------
-def _numeric_values(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
-    present = series.dropna()
-    try:
-        if spec.kind is ColumnKind.DATETIME:
-            return _seconds(present)
-        values = pd.to_numeric(present).to_numpy(dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise InputDataError(
-            [
-                Problem(
-                    spec.name,
-                    f"the values cannot be read as {spec.kind.value} ({exc})",
-                    "clean the column",
-                )
-            ]
-        ) from None
-    return values[np.isfinite(values)]
-
-
 def _ordered(values: Any) -> tuple[Any, ...]:
     """Released categories as plain Python values, in natural order when comparable."""
     plain = [v.item() if isinstance(v, np.generic) else v for v in values]
@@ -344,7 +330,7 @@ def _complete_range(
 
 
 def discover_schema(
-    df: pd.DataFrame,
+    data: pd.DataFrame | ColumnProfiler,
     schema: Schema,
     *,
     accountant: Accountant,
@@ -358,12 +344,17 @@ def discover_schema(
     """Complete a partial schema with DP, charging ``accountant`` for every step.
 
     The whole plan is priced first: if it does not fit in what the accountant
-    has left, nothing is read and nothing is charged.
+    has left, nothing is read and nothing is charged. Every aggregate is then
+    computed before the first mechanism runs, so a table that lacks a column
+    or holds unreadable values is refused before anything is charged.
 
     Parameters
     ----------
-    df : pandas.DataFrame
-        The private table.
+    data : pandas.DataFrame or ColumnProfiler
+        The private table: a DataFrame (profiled in memory), or a profiler of
+        a table that lives elsewhere (:class:`~dpsynth.engines.DuckDBProfiler`
+        for CSV or Parquet files and DuckDB relations,
+        :class:`~dpsynth.engines.SparkProfiler` for Spark DataFrames).
     schema : Schema
         The public, partial schema. Complete columns are returned unchanged.
     accountant : Accountant
@@ -388,19 +379,21 @@ def discover_schema(
     Returns
     -------
     DiscoveryResult
+
+    Raises
+    ------
+    InputDataError
+        If a column to discover is absent, of a type that cannot hold its
+        kind, or holds values that cannot be read as it; before any charge.
     """
     if not isinstance(accountant, Accountant):
         raise parameter_error("accountant", accountant, "an Accountant")
+    profiler = profiler_of(data)
     bounds = _check_options(cost_per_column, category_delta, bound_quantiles)
     rel = Neighbouring(relation)
-    missing = [n for n in schema.incomplete_columns if n not in df.columns]
-    if missing:
-        raise InputDataError(
-            [
-                Problem(n, "the column is not in the table", "add it or fix the schema")
-                for n in missing
-            ]
-        )
+    problems = profiler.problems([schema[n] for n in schema.incomplete_columns])
+    if problems:
+        raise InputDataError(problems)
     steps = _plan(
         schema,
         mode=accountant.mode,
@@ -412,30 +405,36 @@ def discover_schema(
         relation=rel,
     )
     accountant.price(s.charge for s in steps)
+    # Every exact aggregate first (one query per column): a refusal here spends nothing.
+    categories: dict[str, dict[str, int]] = {}
+    regions: dict[str, np.ndarray] = {}
+    for step in steps:
+        if step.what == "categories":
+            categories[step.column] = profiler.category_counts(step.column)
+        elif step.column not in regions:
+            kind = schema[step.column].kind
+            regions[step.column] = profiler.interval_counts(step.column, kind, step.candidates)
     charges: list[Charge] = []
     found: dict[str, dict[str, float]] = {}
     for step in steps:
         spec = schema[step.column]
         params = {"column": step.column, "discovered": step.what}
         if step.what == "categories":
-            present = df[step.column].dropna()
-            counts = present.astype(str).value_counts()
-            originals = {str(v): v for v in pd.unique(present.to_numpy(dtype=object))}
             released = thresholded_histogram(
-                counts.to_dict(),
+                categories[step.column],
                 step.sigma,
                 step.threshold,
                 accountant=accountant,
                 relation=rel,
                 **params,
             )
-            cats = _ordered(originals[k] for k in released)
+            cats = _ordered(profiler.category_values(step.column, released))
             schema = schema.with_column(
                 replace(spec, categories=cats, source="dp", on_unknown="other")
             )
         else:
-            value = private_quantile(
-                _numeric_values(spec, df[step.column]),
+            value = private_quantile_of_regions(
+                regions[step.column],
                 step.candidates,
                 step.alpha,
                 cost_per_column / len(_alphas(spec, bounds, quantile_bins)),

@@ -219,3 +219,41 @@ def test_integer_candidates_are_rounded_to_whole_numbers():
     ).schema["n"]
     assert isinstance(spec.lower, int) and isinstance(spec.upper, int)
     assert 20 <= spec.lower <= 80 and 920 <= spec.upper <= 980
+
+
+def test_discovery_on_duckdb_finds_a_valid_schema_and_charges_what_pandas_charges(tmp_path):
+    from dpsynth.encoding import TableEncoder
+    from dpsynth.engines import DuckDBProfiler
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    df = pd.DataFrame({
+        "city": rng.choice(["Oslo", "Rome", "Lima"], n),
+        "age": rng.integers(18, 90, n),
+        "score": np.where(rng.random(n) < 0.1, np.nan, rng.normal(50, 10, n)),
+        "when": pd.to_datetime(rng.integers(1.5e9, 1.7e9, n), unit="s"),
+    })
+    df.to_parquet(tmp_path / "t.parquet")
+    schema = Schema(tuple(ColumnSpec(c, k, nullable=c == "score") for c, k in (
+        ("city", "categorical"), ("age", "integer"), ("score", "continuous"), ("when", "datetime")
+    )))
+    options = {"cost_per_column": 0.5, "category_delta": 1e-8, "quantile_bins": True}
+    on_pandas, on_duckdb = (Accountant(PrivacyBudget.zcdp(3.0, 1e-6)) for _ in range(2))
+    expected = discover_schema(df, schema, accountant=on_pandas, **options)
+    result = discover_schema(DuckDBProfiler(tmp_path / "t.parquet"), schema, accountant=on_duckdb, **options)
+    assert on_duckdb.steps == on_pandas.steps and on_duckdb.spent == on_pandas.spent
+    assert [c.to_dict() for c in result.charges] == [c.to_dict() for c in expected.charges]
+    found = result.schema
+    assert not found.incomplete_columns and all(s.source == "dp" for s in found)
+    assert found["city"].categories == ("Lima", "Oslo", "Rome")
+    assert 18 <= found["age"].lower < found["age"].upper <= 90
+    TableEncoder(found).encode(df)  # the discovered schema encodes the table
+
+
+def test_a_table_that_cannot_be_read_is_refused_before_any_charge():
+    df = pd.DataFrame({"city": ["a", "b"] * 100, "n": ["1"] * 199 + ["many"]})
+    schema = Schema((ColumnSpec("city", "categorical"), ColumnSpec("n", "integer")))
+    acc = Accountant(PrivacyBudget.zcdp(1.0, 1e-6))
+    with pytest.raises(InputDataError, match="column 'n': the values cannot be read as integer"):
+        discover_schema(df, schema, accountant=acc, cost_per_column=0.1)
+    assert acc.steps == ()
