@@ -1,0 +1,281 @@
+"""DP discovery's aggregates computed where the data lives: DuckDB and Spark.
+
+:class:`DuckDBProfiler` and :class:`SparkProfiler` implement
+:class:`~dpsynth.encoding.profile.ColumnProfiler` with one ``GROUP BY`` query
+per column, so only one row per distinct value (a categorical column) or per
+region of the candidate grid (a numeric or datetime column) reaches Python:
+
+* category counts are grouped by the engine's own
+  :func:`~dpsynth.schema.category_key` expression, the one the counting
+  engines match declared categories with;
+* region counts give every value the index of its region, ``2j`` when ``j``
+  candidates lie at or below it and it equals none, ``2j - 1`` when it
+  equals the ``j``-th. The ``j`` of every value is found by a binary search
+  the engine runs: DuckDB's ``ASOF JOIN`` with the table of candidates,
+  Spark ML's ``Bucketizer`` (a CASE expression with thousands of branches
+  takes Spark minutes to compile).
+
+Numbers are compared as doubles and datetimes as float seconds since the
+epoch, UTC, as :class:`~dpsynth.encoding.profile.PandasProfiler` compares
+them, so every profiler gives the same counts for the same table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from dpsynth.encoding.profile import absent, unreadable
+from dpsynth.engines.duckdb_engine import _duckdb, _relation, source_type
+from dpsynth.engines.spark_engine import _TYPES, _collect, _few_partitions, _frame, _utc
+from dpsynth.engines.sql import (
+    DUCKDB,
+    SPARK,
+    Dialect,
+    SourceType,
+    _category_key,
+    _double,
+    type_problem,
+)
+from dpsynth.errors import DataReadError, InputDataError, Problem
+from dpsynth.schema import DEFAULT_BINS, ColumnKind, ColumnSpec, Schema
+
+#: the kind a column of each source type is proposed as (as infer_kind does for dtypes)
+_KIND_OF_SOURCE = {
+    SourceType.STRING: ColumnKind.CATEGORICAL,
+    SourceType.INTEGER: ColumnKind.INTEGER,
+    SourceType.FLOAT: ColumnKind.CONTINUOUS,
+    SourceType.BOOLEAN: ColumnKind.BOOLEAN,
+    SourceType.TIMESTAMP: ColumnKind.DATETIME,
+    SourceType.DATE: ColumnKind.DATETIME,
+    SourceType.OTHER: ColumnKind.CATEGORICAL,
+}
+#: region codes of values that are not counted
+_MISSING, _NOT_FINITE = -1, -2
+
+
+class _SQLProfiler:
+    """The queries DuckDB and Spark share; subclasses run them and name the types."""
+
+    dialect: Dialect
+    _types: dict[str, str]
+    _sources: dict[str, SourceType]
+
+    def _group(self, where: str, key: str) -> dict[str, np.ndarray]:
+        """Rows ``WHERE where`` counted by ``key``: numpy columns ``k`` and ``n``."""
+        raise NotImplementedError
+
+    def _regions(self, value: str, where: str, candidates: np.ndarray) -> dict[str, np.ndarray]:
+        """Rows ``WHERE where`` counted by the region ``k`` of ``value`` among sorted ``candidates``.
+
+        ``k`` is the region index, or ``-1`` for a NULL value (unreadable) and
+        ``-2`` for a NaN or infinite one.
+        """
+        raise NotImplementedError
+
+    def _dtype(self, column: str) -> str | None:
+        """The pandas dtype a column decodes to, when its type says more than its kind."""
+        return None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The table's column names."""
+        return tuple(self._types)
+
+    def kinds(self) -> Schema:
+        """Kinds from the column types; every column nullable, as assumed (the type does not say)."""
+        if not self._types:
+            raise InputDataError([Problem(None, "the table has no columns", "pass a table with columns")])
+        specs = []
+        for name, source in self._sources.items():
+            kind = _KIND_OF_SOURCE[source]
+            ranged = kind.is_numeric or kind is ColumnKind.DATETIME
+            specs.append(ColumnSpec(
+                name, kind, bins=DEFAULT_BINS if ranged else None, nullable=True, nullable_assumed=True,
+                dtype=self._dtype(name),
+            ))
+        return Schema(tuple(specs))
+
+    def problems(self, specs: Sequence[ColumnSpec]) -> list[Problem]:
+        """Absent columns, then columns whose type cannot hold their kind."""
+        problems = absent(specs, self.columns)
+        for spec in specs:
+            if spec.name in self._types:
+                problem = type_problem(spec, self._sources[spec.name], self._types[spec.name])
+                if problem is not None:
+                    problems.append(problem)
+        return problems
+
+    def _present(self, column: str) -> str:
+        col = self.dialect.identifier(column)
+        if self._sources[column] is SourceType.FLOAT:
+            return f"{col} IS NOT NULL AND NOT isnan({col})"
+        return f"{col} IS NOT NULL"
+
+    def category_counts(self, column: str) -> dict[str, int]:
+        """Rows per key, grouped by the engine's own ``category_key`` expression."""
+        key = _category_key(self.dialect.identifier(column), self._sources[column])
+        table = self._group(self._present(column), key)
+        return {str(k): int(n) for k, n in zip(table["k"], table["n"], strict=True)}
+
+    def category_values(self, column: str, keys: Iterable[str]) -> list[Any]:
+        """Keys read back as values of the column's type (numbers, booleans or text)."""
+        source = self._sources[column]
+        if source is SourceType.INTEGER:
+            return [int(k) for k in keys]
+        if source is SourceType.FLOAT:
+            return [float(k) for k in keys]
+        if source is SourceType.BOOLEAN:
+            return [k == "True" for k in keys]
+        return list(keys)
+
+    def _value(self, column: str, kind: ColumnKind) -> str:
+        """The column as a double: the number, or UTC seconds of a time; NULL if unreadable."""
+        col, source = self.dialect.identifier(column), self._sources[column]
+        if kind is ColumnKind.DATETIME:
+            return f"(CAST({self.dialect.epoch_ns(col, source)} AS DOUBLE) / 1e9)"
+        if source is SourceType.STRING:
+            return f"TRY_CAST({col} AS DOUBLE)"
+        return f"CAST({col} AS DOUBLE)"
+
+    def interval_counts(self, column: str, kind: ColumnKind, candidates: np.ndarray) -> np.ndarray:
+        """Region counts from one aggregation; unreadable values are refused, non-finite ones skipped."""
+        cands = np.asarray(candidates, dtype=float)
+        table = self._regions(self._value(column, kind), self._present(column), cands)
+        counts = np.zeros(2 * cands.size + 1, dtype=np.int64)
+        for k, n in zip(table["k"], table["n"], strict=True):
+            if int(k) == _MISSING:
+                raise unreadable(column, kind, f"{int(n)} present value(s) are not readable")
+            if int(k) >= 0:
+                counts[int(k)] = int(n)
+        return counts
+
+
+class DuckDBProfiler(_SQLProfiler):
+    """Aggregates of a CSV or Parquet path, glob or DuckDB relation, computed by DuckDB.
+
+    Parameters
+    ----------
+    source : str, path or duckdb relation
+        As :class:`~dpsynth.engines.DuckDBEngine` takes it (a CSV is read as
+        that engine reads it: types sniffed from every row, pandas' missing-value text).
+    connection : duckdb.DuckDBPyConnection, optional
+        The connection that reads a path.
+
+    Attributes
+    ----------
+    relation : duckdb.DuckDBPyRelation
+        The table, to hand to :class:`~dpsynth.engines.DuckDBEngine` so that a
+        CSV is sniffed once.
+    """
+
+    dialect = DUCKDB
+
+    def __init__(self, source: Any, *, connection: Any = None):
+        self.relation = _relation(source, connection)
+        self._types = {c: str(t) for c, t in zip(self.relation.columns, self.relation.types, strict=True)}
+        self._sources = {c: source_type(t) for c, t in self._types.items()}
+
+    def _regions(self, value: str, where: str, literals: list[str]) -> dict[str, np.ndarray]:
+        """Rows ``WHERE where`` counted by the region ``k`` of ``value`` among sorted ``literals``.
+
+        ``k`` is the region index, or ``-1`` for a NULL value (unreadable) and
+        ``-2`` for a NaN or infinite one.
+        """
+        raise NotImplementedError
+
+    def _dtype(self, column: str) -> str | None:
+        return "datetime64[ns, UTC]" if self._types[column].upper() in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ") else None
+
+    def _group(self, where: str, key: str) -> dict[str, np.ndarray]:
+        return self._fetch(f"SELECT {key} AS k, count(*) AS n FROM src WHERE {where} GROUP BY k")
+
+    def _regions(self, value: str, where: str, candidates: np.ndarray) -> dict[str, np.ndarray]:
+        # The last candidate at or below x, by a sort-based ASOF join; none below: region 0.
+        grid = ", ".join(f"({i}, {_double(c)})" for i, c in enumerate(candidates))
+        region = (
+            f"CASE WHEN v.x IS NULL THEN {_MISSING} "
+            f"WHEN isnan(v.x) OR abs(v.x) = CAST('Infinity' AS DOUBLE) THEN {_NOT_FINITE} "
+            "WHEN g.i IS NULL THEN 0 WHEN v.x = g.c THEN 2 * g.i + 1 ELSE 2 * g.i + 2 END"
+        )
+        return self._fetch(
+            f"SELECT {region} AS k, count(*) AS n FROM (SELECT {value} AS x FROM src WHERE {where}) v "
+            f"ASOF LEFT JOIN (SELECT * FROM (VALUES {grid}) t(i, c)) g ON v.x >= g.c GROUP BY k"
+        )
+
+    def _fetch(self, sql: str) -> dict[str, np.ndarray]:
+        duckdb = _duckdb()
+        try:
+            return self.relation.query("src", sql).fetchnumpy()
+        except (duckdb.IOException, duckdb.ConversionException, duckdb.InvalidInputException) as exc:
+            raise DataReadError(
+                [Problem(None, f"cannot read the table: {str(exc).splitlines()[0]}",
+                         "check that every file holds the same columns in a readable format")]
+            ) from None
+
+
+class SparkProfiler(_SQLProfiler):
+    """Aggregates of a Spark DataFrame (or files Spark reads), computed on the executors.
+
+    Parameters
+    ----------
+    source : pyspark.sql.DataFrame, str or path
+        As :class:`~dpsynth.engines.SparkEngine` takes it.
+    spark : pyspark.sql.SparkSession, optional
+        The session that reads a path.
+
+    Attributes
+    ----------
+    frame : pyspark.sql.DataFrame
+        The table, to hand to :class:`~dpsynth.engines.SparkEngine`.
+
+    Notes
+    -----
+    Each aggregation runs with the session's time zone set to UTC and no
+    more shuffle partitions than cores (both restored afterwards), so naive
+    times are UTC as in the pandas path.
+    """
+
+    dialect = SPARK
+
+    def __init__(self, source: Any, spark: Any = None):
+        self.frame = _frame(source, spark)
+        fields = {f.name: f.dataType for f in self.frame.schema.fields}
+        self._types = {name: t.simpleString() for name, t in fields.items()}
+        self._sources = {name: _TYPES.get(type(t).__name__, SourceType.OTHER) for name, t in fields.items()}
+
+    def _group(self, where: str, key: str) -> dict[str, np.ndarray]:
+        with self._session():
+            return self._count(self.frame.where(where).selectExpr(f"{key} AS k"))
+
+    def _regions(self, value: str, where: str, candidates: np.ndarray) -> dict[str, np.ndarray]:
+        from pyspark.ml.feature import Bucketizer
+
+        # Bucket j holds c_{j-1} <= x < c_j: j candidates at or below x (a binary search).
+        splits = [float("-inf"), *(float(c) for c in candidates), float("inf")]
+        buckets = Bucketizer(splits=splits, inputCol="x", outputCol="j", handleInvalid="keep")
+        j, literals = "CAST(j AS INT)", ", ".join(_double(c) for c in candidates)
+        region = (
+            f"CASE WHEN x IS NULL THEN {_MISSING} "
+            f"WHEN isnan(x) OR abs(x) = CAST('Infinity' AS DOUBLE) THEN {_NOT_FINITE} "
+            f"WHEN {j} = 0 THEN 0 "
+            f"WHEN x = element_at(array({literals}), {j}) THEN 2 * {j} - 1 ELSE 2 * {j} END AS k"
+        )
+        with self._session():
+            frame = buckets.transform(self.frame.where(where).selectExpr(f"{value} AS x"))
+            return self._count(frame.selectExpr(region))
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[None]:
+        # Spark binds the time zone when an expression is analysed: set it before building.
+        session = self.frame.sparkSession
+        with _utc(session), _few_partitions(session):
+            yield
+
+    @staticmethod
+    def _count(frame: Any) -> dict[str, np.ndarray]:
+        table = _collect(frame.groupBy("k").count())
+        return {"k": table["k"], "n": table["count"]}

@@ -1,0 +1,155 @@
+"""The pandas, DuckDB and Spark profilers give identical aggregates of the same table."""
+
+import os
+import shutil
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dpsynth.encoding.discovery import default_datetime_candidates, default_numeric_candidates
+from dpsynth.encoding.profile import ColumnProfiler, PandasProfiler, region_counts, utc_seconds
+from dpsynth.engines import DuckDBProfiler
+from dpsynth.errors import InputDataError
+from dpsynth.schema import ColumnKind, ColumnSpec
+
+N = 300
+CATEGORICAL = ("city", "grade", "ratio", "flag")
+RANGED = {
+    "grade": ColumnKind.INTEGER, "ratio": ColumnKind.CONTINUOUS, "age": ColumnKind.INTEGER,
+    "when": ColumnKind.DATETIME, "local": ColumnKind.DATETIME,
+}
+
+
+def mixed_table(seed: int = 11) -> pd.DataFrame:
+    """Strings, ints, floats with NaN, booleans, naive and aware times, missing values."""
+    rng = np.random.default_rng(seed)
+    city = rng.choice(np.array(["Oslo", "Rome", "Lima", "São Paulo", "it's", None], dtype=object), N)
+    ratio = rng.choice([0.5, 2.25, 3.0, -1.0, 10.0, 1234.5], N)
+    ratio[rng.random(N) < 0.1] = np.nan
+    age = rng.integers(-5, 120, N).astype(float)
+    age[rng.random(N) < 0.1] = np.nan
+    age[:4] = [0, 10, 50, 100]  # on candidates of the test grid
+    flag = pd.array(rng.random(N) < 0.4, dtype="boolean")
+    flag[rng.random(N) < 0.1] = pd.NA
+    start = pd.Timestamp("2019-06-01").value // 1000
+    micros = rng.integers(start, start + 900 * 86_400 * 10**6, N)
+    when = pd.Series(pd.to_datetime(micros, unit="us"))
+    when[rng.random(N) < 0.1] = pd.NaT
+    when[:2] = pd.to_datetime(["2020-01-01", "2021-03-01"])  # first days of months: candidates
+    local = pd.Series(pd.to_datetime(micros[::-1], unit="us", utc=True)).dt.tz_convert("Asia/Tokyo")
+    local[0] = pd.Timestamp("2020-02-01 09:00:00", tz="Asia/Tokyo")  # 00:00 UTC: a candidate
+    return pd.DataFrame({
+        "city": city,
+        "grade": rng.integers(1, 6, N),
+        "ratio": ratio,
+        "age": pd.array(age, dtype="Int64"),
+        "flag": flag,
+        "when": when.astype("datetime64[us]"),
+        "local": local.astype("datetime64[us, Asia/Tokyo]"),
+    })
+
+
+def grid(kind: ColumnKind) -> np.ndarray:
+    if kind is ColumnKind.DATETIME:
+        return utc_seconds(default_datetime_candidates())
+    return default_numeric_candidates(kind)
+
+
+def aggregates(profiler: ColumnProfiler) -> dict:
+    out = {}
+    for column in CATEGORICAL:
+        counts = profiler.category_counts(column)
+        keys = sorted(counts)
+        out[f"{column} counts"] = counts
+        out[f"{column} values"] = profiler.category_values(column, keys)
+    for column, kind in RANGED.items():
+        out[f"{column} regions"] = profiler.interval_counts(column, kind, grid(kind)).tolist()
+        test_grid = np.array([0.0, 10.0, 50.0, 100.0]) if kind is not ColumnKind.DATETIME else \
+            utc_seconds(["2020-01-01", "2020-02-01", "2021-03-01"])
+        out[f"{column} ties"] = profiler.interval_counts(column, kind, test_grid).tolist()
+    out["kinds"] = [spec.kind for spec in profiler.kinds()]
+    return out
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    df = mixed_table()
+    folder = tmp_path_factory.mktemp("profile")
+    df.to_csv(folder / "mixed.csv", index=False)
+    df.to_parquet(folder / "mixed.parquet", coerce_timestamps="us")
+    return df, folder, aggregates(PandasProfiler(df))
+
+
+def test_the_table_exercises_ties_missing_values_and_values_off_the_grid(table):
+    df, _, expected = table
+    assert all(df[c].isna().any() for c in ("city", "ratio", "age", "flag", "when"))
+    assert all(n > 0 for n in expected["age ties"][1::2])  # a value on every candidate
+    assert expected["when ties"][1] > 0 and expected["local ties"][3] > 0
+    assert expected["age ties"][0] > 0 and expected["age ties"][-1] > 0  # below and above the grid
+    assert expected["city values"] == ["Lima", "Oslo", "Rome", "São Paulo", "it's"]
+    assert expected["grade values"] == [1, 2, 3, 4, 5] and expected["flag values"] == [False, True]
+
+
+@pytest.mark.parametrize("name", ["mixed.csv", "mixed.parquet"])
+def test_duckdb_aggregates_equal_the_pandas_ones(table, name):
+    _, folder, expected = table
+    profiler = DuckDBProfiler(folder / name)
+    assert isinstance(profiler, ColumnProfiler)
+    assert aggregates(profiler) == expected
+
+
+def test_region_counts_match_a_direct_count():
+    values = np.array([-np.inf, -3.0, 0.0, 0.0, 0.5, 1.0, 7.0, np.nan, np.inf])
+    assert region_counts(values, np.array([0.0, 1.0])).tolist() == [1, 2, 1, 1, 1]
+
+
+def test_problems_name_absent_columns_and_wrong_types(table):
+    _, folder, _ = table
+    profiler = DuckDBProfiler(folder / "mixed.parquet")
+    problems = profiler.problems([
+        ColumnSpec("nowhere", ColumnKind.CATEGORICAL),
+        ColumnSpec("flag", ColumnKind.INTEGER),
+        ColumnSpec("age", ColumnKind.DATETIME),
+        ColumnSpec("city", ColumnKind.CATEGORICAL),
+    ])
+    assert [(p.column, p.message) for p in problems] == [
+        ("nowhere", "the column is not in the table"),
+        ("flag", "the column holds BOOLEAN values, not numbers"),
+        ("age", "the column holds BIGINT values, not datetimes"),
+    ]
+    assert PandasProfiler(mixed_table()).problems([ColumnSpec("nowhere", ColumnKind.CATEGORICAL)])
+
+
+def test_unreadable_text_is_refused_naming_the_column(tmp_path):
+    df = pd.DataFrame({"n": ["1", "2", "many", None]})
+    df.to_csv(tmp_path / "n.csv", index=False)
+    candidates = np.array([0.0, 5.0])
+    for profiler in (PandasProfiler(df), DuckDBProfiler(tmp_path / "n.csv")):
+        with pytest.raises(InputDataError, match=r"^column .n.: the values cannot be read as integer"):
+            profiler.interval_counts("n", ColumnKind.INTEGER, candidates)
+
+
+# One worker runs every Spark test, so one JVM starts.
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_aggregates_equal_the_pandas_ones(table):
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'dpsynth[spark]')")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java, which is not on the PATH")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    from dpsynth.engines import SparkProfiler
+
+    spark = (SparkSession.builder.master("local[1]").appName("dpsynth-tests")
+             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
+             .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+             .getOrCreate())
+    _, folder, expected = table
+    spark.conf.set("spark.sql.session.timeZone", "America/Lima")
+    profiler = SparkProfiler(str(folder / "mixed.parquet"), spark=spark)
+    assert isinstance(profiler, ColumnProfiler)
+    assert aggregates(profiler) == expected
+    assert spark.conf.get("spark.sql.session.timeZone") == "America/Lima"
