@@ -6,7 +6,8 @@ lives here, in this order, so that privacy rules hold for all of them:
 
 1. parameters and the input table are checked; every problem is raised
    before any privacy budget is spent;
-2. columns whose domain is not public are discovered with DP (charged);
+2. columns whose domain is not public are discovered with DP (charged), on
+   the engine that holds the table (pandas, DuckDB or Spark);
 3. the table is encoded with the (public or DP) schema;
 4. the subclass measures marginals through :class:`MeasurementSession`,
    which charges the accountant for every noisy answer and selection;
@@ -36,13 +37,20 @@ from dpsynth._version import __version__
 from dpsynth.domain import Domain
 from dpsynth.encoding import TableEncoder
 from dpsynth.encoding.discovery import discover_schema
-from dpsynth.engines import CountingEngine, NumpyEngine
+from dpsynth.encoding.profile import ColumnProfiler
+from dpsynth.engines import (
+    CountingEngine,
+    DuckDBEngine,
+    DuckDBProfiler,
+    NumpyEngine,
+    SparkEngine,
+    SparkProfiler,
+)
+from dpsynth.engines.refusals import structure_problems
 from dpsynth.errors import (
     InputDataError,
     NotFittedError,
     ParameterError,
-    Problem,
-    SchemaError,
     parameter_error,
 )
 from dpsynth.pgm import GraphicalModel, Measurement, estimate, sample
@@ -220,10 +228,12 @@ class Synthesizer(ABC):
             The private table, raw (mixed types, missing values allowed). A
             CSV or Parquet path or glob, or a DuckDB relation, is counted by
             DuckDB without loading it into pandas; a Spark DataFrame by Spark.
-            Those need a complete schema.
+            Columns whose categories or bounds are not declared are discovered
+            with DP on the same engine.
         schema : Schema, optional
             What is public about each column. Without it, kinds are taken from
-            the dtypes and every domain is discovered with DP.
+            the dtypes (a file's or engine's column types) and every domain is
+            discovered with DP.
 
         Returns
         -------
@@ -239,7 +249,8 @@ class Synthesizer(ABC):
         if isinstance(df, pd.DataFrame):
             schema = self._prepare_schema(df, schema)
         else:
-            schema = self._prepare_source_schema(schema)
+            profiler = _source_profiler(df)
+            schema = self._prepare_source_schema(profiler, schema)
         self._check_schema(schema)
         budget = PrivacyBudget.approx(float(self.epsilon), float(self.delta))
         accountant = Accountant(budget)
@@ -252,10 +263,13 @@ class Synthesizer(ABC):
             encoded = encoder.encode(df)
             engine: CountingEngine = NumpyEngine(encoded.columns, encoded.domain)
         else:
-            # The out-of-core engines encode where the data lives and check every
-            # value against the schema while building, before anything is spent.
+            # Discovery runs where the data lives, one aggregation per column; the
+            # out-of-core engines then encode there too and check every value
+            # against the schema while building, before any measurement.
+            if schema.incomplete_columns:
+                schema = self._discover(profiler, schema, accountant)
             encoder = TableEncoder(schema)
-            engine = _source_engine(df, encoder)
+            engine = _source_engine(profiler, encoder)
 
         session = MeasurementSession(engine, accountant)
         model, compression = self._measure(session, rng)
@@ -269,7 +283,9 @@ class Synthesizer(ABC):
         self.spent_ = accountant.spent
         return self
 
-    def _discover(self, df: pd.DataFrame, schema: Schema, accountant: Accountant) -> Schema:
+    def _discover(
+        self, data: pd.DataFrame | ColumnProfiler, schema: Schema, accountant: Accountant
+    ) -> Schema:
         """Complete the schema with DP: ``discovery_fraction`` of rho and of delta, split per column.
 
         The thresholded histograms of categorical columns need a delta of
@@ -280,7 +296,7 @@ class Synthesizer(ABC):
         fraction = float(self.discovery_fraction)
         categorical = [n for n in incomplete if schema[n].kind is ColumnKind.CATEGORICAL]
         result = discover_schema(
-            df,
+            data,
             schema,
             accountant=accountant,
             cost_per_column=fraction * accountant.budget.rho / len(incomplete),
@@ -288,23 +304,30 @@ class Synthesizer(ABC):
         )
         return result.schema
 
-    def _prepare_source_schema(self, schema: Schema | None) -> Schema:
-        """The schema of a table that is not in memory: complete, and public or acknowledged."""
-        if not isinstance(schema, Schema):
-            raise parameter_error(
-                "schema", schema, "a complete dpsynth.schema.Schema when fitting on a file or an "
-                "engine's table (DP discovery runs on in-memory tables only for now)"
-            )
+    def _prepare_source_schema(self, profiler: ColumnProfiler, schema: Schema | None) -> Schema:
+        """The schema of a table that is not in memory, checked against the table's columns and types.
+
+        Without a schema, kinds come from the column types (:meth:`ColumnProfiler.kinds`).
+        Values are checked by the counting engine as it reads them; the columns
+        and their types are checked here, before any budget is spent.
+        """
+        kinds = profiler.kinds()
+        if schema is None:
+            schema = kinds
+        elif not isinstance(schema, Schema):
+            raise parameter_error("schema", type(schema).__name__, "a dpsynth.schema.Schema or None")
         schema.require_public(self.public)
-        if schema.incomplete_columns:
-            raise SchemaError(
-                [
-                    Problem(n, "its categories or bounds are not declared", "declare them; DP discovery "
-                            "on a file needs the table in memory (pass a DataFrame)")
-                    for n in schema.incomplete_columns
-                ]
-            )
-        return schema
+        problems = structure_problems(list(schema.names), profiler.columns)
+        problems += profiler.problems([spec for spec in schema if spec.name in profiler.columns])
+        if problems:
+            raise InputDataError(problems)
+        # A type that says more than the kind (a time zone) is public structure, restored on decoding.
+        specs = [
+            replace(spec, dtype=kinds[spec.name].dtype)
+            if spec.dtype is None and kinds[spec.name].kind is spec.kind else spec
+            for spec in schema
+        ]
+        return Schema(tuple(specs))
 
     def _prepare_schema(self, df: pd.DataFrame, schema: Schema | None) -> Schema:
         if not isinstance(df, pd.DataFrame):
@@ -498,17 +521,20 @@ def _positive_finite(value: Any) -> bool:
 
 
 
-def _source_engine(source: Any, encoder: TableEncoder) -> CountingEngine:
-    """The counting engine for a table that is not a pandas DataFrame."""
+def _source_profiler(source: Any) -> ColumnProfiler:
+    """The profiler of a table that is not a pandas DataFrame, on the engine that reads it."""
     if type(source).__module__.startswith("pyspark"):
-        from dpsynth.engines import SparkEngine
-
-        return SparkEngine(source, encoder)
+        return SparkProfiler(source)
     if isinstance(source, (str, os.PathLike)) or type(source).__module__.startswith("duckdb"):
-        from dpsynth.engines import DuckDBEngine
-
-        return DuckDBEngine(source, encoder)
+        return DuckDBProfiler(source)
     raise parameter_error(
         "df", type(source).__name__, "a pandas DataFrame, a CSV/Parquet path or glob, a DuckDB "
         "relation or a Spark DataFrame"
     )
+
+
+def _source_engine(profiler: ColumnProfiler, encoder: TableEncoder) -> CountingEngine:
+    """The counting engine over the table ``profiler`` read (a CSV is not sniffed again)."""
+    if isinstance(profiler, DuckDBProfiler):
+        return DuckDBEngine(profiler.relation, encoder)
+    return SparkEngine(profiler.frame, encoder)

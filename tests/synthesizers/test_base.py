@@ -145,15 +145,62 @@ def test_fit_on_a_parquet_file_counts_with_duckdb_like_in_memory(correlated, tmp
     assert out["a"].isin(["x", "y", "z"]).all()
 
 
-def test_fit_on_a_file_needs_a_complete_schema(correlated, tmp_path):
+def _recording_charges(monkeypatch) -> list:
+    from dpsynth.privacy import accountant as accountant_module
+
+    charged: list = []
+    original = accountant_module.Accountant.charge
+    monkeypatch.setattr(accountant_module.Accountant, "charge", lambda self, c: charged.append(c) or original(self, c))
+    return charged
+
+
+def test_fit_on_a_parquet_file_without_a_schema_discovers_with_duckdb(correlated, tmp_path):
     df, _ = correlated
+    path = tmp_path / "data.parquet"
+    df.to_parquet(path)
+    synth = MST(epsilon=2.0, random_state=0).fit(str(path))
+    assert all(synth.schema_[n].source == "dp" for n in ("a", "b", "age", "city"))
+    assert not synth.schema_.incomplete_columns
+    steps = synth.privacy_report()["steps"]
+    assert {s["column"] for s in steps if s.get("discovered")} == {"a", "b", "age", "city"}
+    out = synth.sample(200)
+    assert list(out.columns) == list(df.columns)
+    assert len(out) == 200
+    # the source's types say integer, boolean, text: the sample holds the same
+    assert pd.api.types.is_integer_dtype(out["b"]) and pd.api.types.is_integer_dtype(out["age"])
+    assert pd.api.types.is_bool_dtype(out["c"])
+    assert out["a"].dropna().map(type).eq(str).all()
+
+
+def test_fit_on_a_file_refuses_absent_and_mistyped_columns_before_any_spend(correlated, tmp_path, monkeypatch):
+    from dpsynth.schema import ColumnKind, ColumnSpec, Schema
+
+    df, schema = correlated
     path = tmp_path / "data.csv"
-    df.to_csv(path, index=False)
-    with pytest.raises(ParameterError, match="complete dpsynth.schema.Schema"):
-        MST().fit(str(path))
-    with pytest.raises(InputDataError, match="'w'"):
-        bad = df.copy()
-        bad["a"] = bad["a"].astype(object)
-        bad.loc[0, "a"] = "w"
-        bad.to_csv(path, index=False)
-        MST().fit(str(path), correlated[1])
+    df.drop(columns=["city"]).to_csv(path, index=False)
+    # incomplete columns: discovery would run first, were the table not refused
+    partial = Schema(tuple(
+        ColumnSpec(s.name, ColumnKind.DATETIME) if s.name == "b" else ColumnSpec(s.name, s.kind)
+        for s in schema
+    ))
+    charged = _recording_charges(monkeypatch)
+    with pytest.raises(InputDataError) as info:
+        MST().fit(str(path), partial)
+    text = str(info.value)
+    assert "column 'city': the schema declares it but the table lacks it" in text
+    assert "column 'b': the column holds BIGINT values, not datetimes" in text
+    assert charged == []
+    with pytest.raises(ParameterError, match="dpsynth.schema.Schema or None"):
+        MST().fit(str(path), {"a": "categorical"})
+
+
+def test_a_failed_discovery_on_a_file_spends_nothing(tmp_path, monkeypatch):
+    df = pd.DataFrame({"city": ["Oslo", "Rome"] * 50, "n": ["1", "2"] * 49 + ["many", "3"]})
+    df.to_csv(tmp_path / "data.csv", index=False)
+    from dpsynth.schema import ColumnKind, ColumnSpec, Schema
+
+    schema = Schema((ColumnSpec("city", ColumnKind.CATEGORICAL), ColumnSpec("n", ColumnKind.INTEGER)))
+    charged = _recording_charges(monkeypatch)
+    with pytest.raises(InputDataError, match="column 'n': the values cannot be read as integer"):
+        MST().fit(str(tmp_path / "data.csv"), schema)
+    assert charged == []
