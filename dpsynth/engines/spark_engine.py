@@ -36,6 +36,7 @@ from dpsynth.engines.sql import (
     type_problem,
 )
 from dpsynth.errors import DataReadError, EngineError, InputDataError, Problem, parameter_error
+from dpsynth.io import PARQUET_SUFFIXES, file_format, source_files
 
 _TYPES = {
     "StringType": SourceType.STRING, "VarcharType": SourceType.STRING, "CharType": SourceType.STRING,
@@ -151,22 +152,40 @@ def _frame(source: Any, spark: Any) -> Any:
         return source
     if not isinstance(source, (str, os.PathLike)):
         raise parameter_error("source", type(source).__name__, "a Spark DataFrame, or a CSV or Parquet path or glob")
-    path = os.fspath(source)
     session = spark or sql.SparkSession.getActiveSession() or sql.SparkSession.builder.appName("dpsynth").getOrCreate()
-    name = Path(path.rstrip("/")).name.lower()
+    return read_source(source, session)
+
+
+def read_source(source: str | os.PathLike[str], session: Any) -> Any:
+    """A CSV or Parquet file, directory of part files or glob, as a Spark DataFrame.
+
+    A local source is read as the very files :func:`dpsynth.io.source_files`
+    lists (those a release fingerprints); a URL (``s3a://``, ``hdfs://``) is
+    listed by Spark. CSV files are read with a header row and their types
+    inferred.
+
+    Raises
+    ------
+    DataReadError
+        If nothing matches, the extension is not CSV or Parquet, or Spark
+        cannot read the files.
+    """
+    path = os.fspath(source)
+    if "://" in path:
+        files = [path]
+        kind = "parquet" if Path(path.rstrip("/")).name.lower().endswith(PARQUET_SUFFIXES) else "csv"
+    else:
+        files = [str(p) for _, p in source_files(path)]
+        kind = file_format(path, files)
     try:
-        if name.endswith((".parquet", ".pq")):
-            return session.read.parquet(path)
-        if name.endswith((".csv", ".csv.gz")):
-            return session.read.csv(path, header=True, inferSchema=True)
+        if kind == "parquet":
+            return session.read.parquet(*files)
+        return session.read.csv(files, header=True, inferSchema=True)
     except Exception as exc:  # Spark wraps a missing path in its own JVM-side exception types
         raise DataReadError(
-            [Problem(None, f"cannot read {path!r}: {str(exc).splitlines()[0]}",
+            [Problem(None, f"cannot read {path!r}: {str(exc).strip().splitlines()[0]}",
                      "check that the path or glob names CSV or Parquet files")]
         ) from None
-    raise DataReadError(
-        [Problem(None, f"{path!r} has an unsupported extension", "use .parquet, .pq, .csv or .csv.gz")]
-    )
 
 
 def _collect(frame: Any) -> dict[str, np.ndarray]:

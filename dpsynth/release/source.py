@@ -210,9 +210,10 @@ def open_source(source: str | os.PathLike[str], engine: str, *, spark_master: st
         return read_frame(source)
     if engine == "duckdb":
         return os.fspath(source)
-    from dpsynth.release.spark import spark_frame, spark_session
+    from dpsynth.engines.spark_engine import read_source
+    from dpsynth.release.spark import spark_session
 
-    return spark_frame(source, spark_session(spark_master))
+    return read_source(source, spark_session(spark_master))
 
 
 __all__ = [

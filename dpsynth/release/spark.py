@@ -1,4 +1,4 @@
-"""A Spark session for the command line and the release job, and a table read by it.
+"""A Spark session for the command line and the release job.
 
 Spark is optional (``pip install 'dpsynth[spark]'``) and needs a Java
 runtime; both are checked before a session starts, so a missing one is a
@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from dpsynth.errors import DataReadError, EngineError, Problem
+from dpsynth.errors import EngineError
 
 INSTALL_HINT = "install the spark extra: pip install 'dpsynth[spark]'; Spark needs Java 17"
 
@@ -73,30 +73,4 @@ def spark_session(master: str | None = None) -> Any:
         raise EngineError(f"Spark could not start a session ({first}); {INSTALL_HINT}") from None
 
 
-def spark_frame(source: str | os.PathLike[str], session: Any) -> Any:
-    """A CSV or Parquet file, directory of part files or glob, as a Spark DataFrame.
-
-    CSV files are read with a header row and their types inferred, as the
-    Spark engine reads a path.
-
-    Raises
-    ------
-    DataReadError
-        If the extension is not CSV or Parquet, or Spark cannot read the files.
-    """
-    from dpsynth.io import file_format, source_files
-
-    path = os.fspath(source)
-    kind = file_format(path, [str(p) for _, p in source_files(path)])
-    try:
-        if kind == "parquet":
-            return session.read.parquet(path)
-        return session.read.csv(path, header=True, inferSchema=True)
-    except Exception as exc:  # Spark raises a missing path as its own JVM-side exception types
-        raise DataReadError(
-            [Problem(None, f"cannot read {path!r}: {str(exc).strip().splitlines()[0]}",
-                     "check that the path or glob names CSV or Parquet files")]
-        ) from None
-
-
-__all__ = ["INSTALL_HINT", "spark_frame", "spark_session"]
+__all__ = ["INSTALL_HINT", "spark_session"]

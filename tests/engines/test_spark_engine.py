@@ -84,3 +84,23 @@ def test_a_domain_too_large_to_pack_is_grouped_by_every_column(spark, tmp_path):
         np.testing.assert_array_equal(have, expected)
     # The job runs with at most one shuffle partition per core, then the setting is restored.
     assert spark.conf.get("spark.sql.shuffle.partitions") == "7"
+
+
+def test_a_directory_of_part_files_and_a_glob_read_the_listed_files(spark, tmp_path):
+    from dpsynth.engines import SparkEngine
+    from dpsynth.errors import DataReadError
+
+    df = pd.DataFrame({"city": ["Oslo", "Rome", None, "Rome", "Oslo", "Rome"], "size": [1, 4, 2, 2, 3, 1]})
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    df.iloc[:3].to_parquet(folder / "part-0.parquet")
+    df.iloc[3:].to_parquet(folder / "part-1.parquet")
+    (folder / "_SUCCESS").write_text("")
+    encoder = TableEncoder(SCHEMA)
+    encoded = encoder.encode(df)
+    want = NumpyEngine(dict(encoded.columns), encoded.domain).counts([("size", "city")])[0]
+    for source in (folder, str(folder / "*.parquet")):
+        engine = SparkEngine(source, encoder, spark=spark)
+        np.testing.assert_array_equal(engine.counts([("size", "city")])[0], want)
+    with pytest.raises(DataReadError, match="no file matches"):
+        SparkEngine(str(tmp_path / "none" / "*.parquet"), encoder, spark=spark)
