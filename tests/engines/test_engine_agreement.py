@@ -1,7 +1,9 @@
 """Counts are identical across the numpy, DuckDB and Spark engines on the same data."""
 
 import itertools
+import os
 import shutil
+import sys
 import warnings
 
 import numpy as np
@@ -134,6 +136,7 @@ def _spark():
     pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'dpsynth[spark]')")
     if shutil.which("java") is None:
         pytest.skip("Spark needs Java, which is not on the PATH")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers need dpsynth
     from pyspark.sql import SparkSession
 
     return (SparkSession.builder.master("local[1]").appName("dpsynth-tests")
