@@ -11,10 +11,19 @@ with DP mechanisms and charged to the accountant:
   noisy threshold are released; the rest are mapped to the "other" code, so
   discovered categorical columns get ``on_unknown="other"``. The step is
   delta-approximate: it needs a budget with delta and a zCDP accountant.
-* bounds (and optionally quantile bin edges): DP quantiles (OpenDP's
+* bounds: one noisy histogram of the column over PUBLIC log-spaced buckets
+  (Gaussian noise in zCDP, Laplace in pure DP, through OpenDP), read as the
+  5% and 95% quantiles of the buckets that cross a noise threshold
+  (:mod:`dpsynth.encoding.bounds`); values beyond them are clipped
+  (``on_unknown="clip"``). Unlike a DP quantile over a wide grid, whose
+  candidates below the data all score alike and win by noise on a small
+  table, a bound can only land in a bucket that holds data (or, with a
+  chance of :data:`~dpsynth.encoding.bounds.FALSE_BUCKET_RATE`, in one that
+  noise alone pushed over the threshold). A table too small for its budget
+  to show any bucket is refused, saying so.
+* quantile bin edges (``quantile_bins=True``): DP quantiles (OpenDP's
   ``make_private_quantile`` mechanism) chosen among a PUBLIC grid of
-  candidates. By default the lower and upper bounds are the 5% and 95%
-  quantiles and values beyond them are clipped (``on_unknown="clip"``).
+  candidates, inside the discovered bounds.
 
 The data is read through a :class:`~dpsynth.encoding.profile.ColumnProfiler`,
 which computes the exact aggregates the mechanisms need where the table
@@ -26,11 +35,15 @@ only the counts of the regions its candidates cut the line into
 column is ever held in memory. Every aggregate is computed before the first
 mechanism runs: a table that cannot be read spends nothing.
 
-The candidate grids must not depend on the data. The defaults are
-:data:`DEFAULT_NUMERIC_RANGE` with :data:`STEPS_PER_DECADE` steps per decade of
-magnitude (rounded to whole numbers for integer columns) and the first day of
-every month from :data:`DEFAULT_DATETIME_RANGE`; a bound already declared
-narrows the grid. Pass ``candidates={"column": [...]}`` to use your own.
+The buckets and the candidate grids must not depend on the data. The
+default buckets are :func:`~dpsynth.encoding.bounds.default_bucket_edges`
+(twelve per decade of magnitude; the first day of each year for datetimes);
+the default quantile candidates :data:`DEFAULT_NUMERIC_RANGE` with
+:data:`STEPS_PER_DECADE` steps per decade of magnitude (rounded to whole
+numbers for integer columns) and the first day of every month from
+:data:`DEFAULT_DATETIME_RANGE`. A bound already declared narrows both. Pass
+``candidates={"column": [...]}`` to use your own, as bucket edges and as
+quantile candidates alike.
 """
 
 from __future__ import annotations
@@ -42,12 +55,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dpsynth.encoding.bounds import (
+    bucket_counts,
+    default_bucket_edges,
+    kept_mass,
+    range_from_histogram,
+)
 from dpsynth.encoding.profile import ColumnProfiler, profiler_of, utc_seconds
 from dpsynth.errors import InputDataError, PrivacyError, parameter_error
 from dpsynth.privacy.accountant import Accountant, Charge
 from dpsynth.privacy.mechanisms import (
     Neighbouring,
+    gaussian_charge,
+    gaussian_counts,
     gaussian_sigma,
+    laplace_charge,
+    laplace_counts,
+    laplace_scale,
     private_quantile_of_regions,
     quantile_charge,
     threshold_charge,
@@ -109,28 +133,24 @@ def default_datetime_candidates() -> pd.DatetimeIndex:
     return pd.date_range(*DEFAULT_DATETIME_RANGE, freq="MS")
 
 
-def _candidates(spec: ColumnSpec, given: Mapping[str, Sequence[Any]]) -> np.ndarray:
-    if spec.name in given:
-        raw = given[spec.name]
-        try:
-            grid = (
-                utc_seconds(raw) if spec.kind is ColumnKind.DATETIME else np.asarray(raw, dtype=float)
-            )
-        except (TypeError, ValueError) as exc:
-            raise parameter_error(
-                f"candidates[{spec.name!r}]", raw, f"readable values ({exc})"
-            ) from None
-        grid = np.unique(np.round(grid)) if spec.kind is ColumnKind.INTEGER else np.unique(grid)
-    elif spec.kind is ColumnKind.DATETIME:
-        grid = utc_seconds(default_datetime_candidates())
-    else:
-        grid = default_numeric_candidates(spec.kind)
-    lower = None if spec.lower is None else _bound_seconds(spec, spec.lower)
-    upper = None if spec.upper is None else _bound_seconds(spec, spec.upper)
-    if lower is not None:
-        grid = grid[grid > lower]
-    if upper is not None:
-        grid = grid[grid < upper]
+def _given_grid(spec: ColumnSpec, given: Mapping[str, Sequence[Any]]) -> np.ndarray | None:
+    """The user's public grid of a column, on the scale discovery works on, or None."""
+    if spec.name not in given:
+        return None
+    raw = given[spec.name]
+    try:
+        grid = utc_seconds(raw) if spec.kind is ColumnKind.DATETIME else np.asarray(raw, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise parameter_error(f"candidates[{spec.name!r}]", raw, f"readable values ({exc})") from None
+    return np.unique(np.round(grid)) if spec.kind is ColumnKind.INTEGER else np.unique(grid)
+
+
+def _inside_declared(spec: ColumnSpec, grid: np.ndarray) -> np.ndarray:
+    """The grid strictly inside the bounds already declared, refused if fewer than 2 remain."""
+    if spec.lower is not None:
+        grid = grid[grid > _bound_seconds(spec, spec.lower)]
+    if spec.upper is not None:
+        grid = grid[grid < _bound_seconds(spec, spec.upper)]
     if grid.size < 2 or not np.all(np.isfinite(grid)):
         raise parameter_error(
             f"candidates[{spec.name!r}]",
@@ -138,6 +158,23 @@ def _candidates(spec: ColumnSpec, given: Mapping[str, Sequence[Any]]) -> np.ndar
             "at least 2 finite values strictly inside any declared bound",
         )
     return grid
+
+
+def _candidates(spec: ColumnSpec, given: Mapping[str, Sequence[Any]]) -> np.ndarray:
+    """Public candidates of the column's DP quantiles (its quantile bin edges)."""
+    grid = _given_grid(spec, given)
+    if grid is None:
+        if spec.kind is ColumnKind.DATETIME:
+            grid = utc_seconds(default_datetime_candidates())
+        else:
+            grid = default_numeric_candidates(spec.kind)
+    return _inside_declared(spec, grid)
+
+
+def _bucket_edges(spec: ColumnSpec, given: Mapping[str, Sequence[Any]]) -> np.ndarray:
+    """Public edges of the buckets of the column's bounds histogram."""
+    grid = _given_grid(spec, given)
+    return _inside_declared(spec, default_bucket_edges(spec.kind) if grid is None else grid)
 
 
 def _bound_seconds(spec: ColumnSpec, value: Any) -> float:
@@ -158,26 +195,26 @@ class _Step:
     candidates: np.ndarray | None = None
     sigma: float | None = None
     threshold: int | None = None
+    scale: float | None = None  # Laplace scale of a bounds histogram in pure mode
 
 
-def _alphas(
-    spec: ColumnSpec, bound_quantiles: tuple[float, float], quantile_bins: bool
-) -> list[tuple[str, float]]:
+def _edge_alphas(spec: ColumnSpec, bound_quantiles: tuple[float, float]) -> list[tuple[str, float]]:
+    """The inner quantile bin edges of a column (``quantile_bins=True``): ``bins - 1`` of equal mass."""
     low, high = bound_quantiles
-    if quantile_bins:
-        bins = spec.bins or DEFAULT_BINS
-        inner = [low + (high - low) * i / bins for i in range(1, bins)]
-        return [
-            ("lower", low),
-            *[(f"edge {i}", a) for i, a in enumerate(inner, 1)],
-            ("upper", high),
-        ]
-    wanted = []
-    if spec.lower is None:
-        wanted.append(("lower", low))
-    if spec.upper is None:
-        wanted.append(("upper", high))
-    return wanted
+    bins = spec.bins or DEFAULT_BINS
+    return [(f"edge {i}", low + (high - low) * i / bins) for i in range(1, bins)]
+
+
+def _bounds_step(spec: ColumnSpec, edges: np.ndarray, cost: float, mode: str, relation: Neighbouring) -> _Step:
+    """The noisy histogram that finds a column's bounds, priced before any data is read."""
+    params = {"column": spec.name, "discovered": "bounds", "cells": int(edges.size + 1)}
+    if mode == "zcdp":
+        sigma = gaussian_sigma(cost, relation=relation)
+        charge = gaussian_charge(sigma, relation=relation, step="discover", **params)
+        return _Step(spec.name, "bounds", charge, candidates=edges, sigma=sigma)
+    scale = laplace_scale(cost, relation=relation)
+    charge = laplace_charge(scale, relation=relation, step="discover", **params)
+    return _Step(spec.name, "bounds", charge, candidates=edges, scale=scale)
 
 
 def _plan(
@@ -207,17 +244,17 @@ def _plan(
             )
             steps.append(_Step(name, "categories", charge, sigma=sigma, threshold=threshold))
             continue
-        grid = _candidates(spec, candidates)
-        wanted = _alphas(spec, bound_quantiles, quantile_bins)
-        for what, alpha in wanted:
+        # The bounds histogram is worth two quantiles: with quantile bins, the column's
+        # budget is split evenly among lower, upper and the inner edges.
+        inner = _edge_alphas(spec, bound_quantiles) if quantile_bins else []
+        share = cost_per_column / (len(inner) + 2)
+        if spec.lower is None or spec.upper is None or quantile_bins:
+            bounds_cost = 2 * share if inner else cost_per_column
+            steps.append(_bounds_step(spec, _bucket_edges(spec, candidates), bounds_cost, mode, relation))
+        grid = _candidates(spec, candidates) if inner else None
+        for what, alpha in inner:
             charge = quantile_charge(
-                grid,
-                alpha,
-                cost_per_column / len(wanted),
-                mode=mode,
-                relation=relation,
-                column=name,
-                discovered=what,
+                grid, alpha, share, mode=mode, relation=relation, column=name, discovered=what
             )
             steps.append(_Step(name, what, charge, alpha=alpha, candidates=grid))
     return steps
@@ -361,7 +398,9 @@ def discover_schema(
         Charged step by step; its mode (zCDP or pure) picks the noise.
     cost_per_column : float
         Budget of each discovered column: rho in zCDP mode, epsilon in pure
-        mode, split evenly among the quantiles of a numeric column.
+        mode. A numeric or datetime column spends it on its bounds histogram;
+        with ``quantile_bins`` the histogram gets two shares and each inner
+        edge's quantile one.
     category_delta : float
         delta of the thresholded histogram of each categorical column (the
         chance that a value held by one row is released).
@@ -369,7 +408,8 @@ def discover_schema(
         Public candidate grids replacing the defaults (datetimes as ISO
         strings or timestamps).
     bound_quantiles : (float, float)
-        Quantiles released as the lower and upper bound.
+        Quantiles of the bounds histogram's kept mass released as the lower
+        and upper bound.
     quantile_bins : bool
         Also release the bin edges of numeric and datetime columns as DP
         quantiles (``bins`` of them, equal mass) instead of equal-width bins.
@@ -407,19 +447,27 @@ def discover_schema(
     accountant.price(s.charge for s in steps)
     # Every exact aggregate first (one query per column): a refusal here spends nothing.
     categories: dict[str, dict[str, int]] = {}
-    regions: dict[str, np.ndarray] = {}
+    regions: dict[tuple[str, str], np.ndarray] = {}
     for step in steps:
         if step.what == "categories":
             categories[step.column] = profiler.category_counts(step.column)
-        elif step.column not in regions:
-            kind = schema[step.column].kind
-            regions[step.column] = profiler.interval_counts(step.column, kind, step.candidates)
+        else:
+            # one aggregation for the bucket edges, one for the quantile grid
+            key = (step.column, "bounds" if step.what == "bounds" else "grid")
+            if key not in regions:
+                kind = schema[step.column].kind
+                regions[key] = profiler.interval_counts(step.column, kind, step.candidates)
     charges: list[Charge] = []
     found: dict[str, dict[str, float]] = {}
     for step in steps:
         spec = schema[step.column]
         params = {"column": step.column, "discovered": step.what}
-        if step.what == "categories":
+        if step.what == "bounds":
+            found.setdefault(step.column, {}).update(
+                _noisy_bounds(spec, step, regions[(step.column, "bounds")], bounds, quantile_bins,
+                              accountant=accountant, relation=rel)
+            )
+        elif step.what == "categories":
             released = thresholded_histogram(
                 categories[step.column],
                 step.sigma,
@@ -434,10 +482,10 @@ def discover_schema(
             )
         else:
             value = private_quantile_of_regions(
-                regions[step.column],
+                regions[(step.column, "grid")],
                 step.candidates,
                 step.alpha,
-                cost_per_column / len(_alphas(spec, bounds, quantile_bins)),
+                cost_per_column / (len(_edge_alphas(spec, bounds)) + 2),
                 accountant=accountant,
                 relation=rel,
                 **params,
@@ -445,6 +493,45 @@ def discover_schema(
             found.setdefault(step.column, {})[step.what] = value
         charges.append(accountant.steps[-1])
     for name, values in found.items():
-        grid = next(s.candidates for s in steps if s.column == name)
-        schema = schema.with_column(_complete_range(schema[name], values, grid, quantile_bins))
+        edges = next(s.candidates for s in steps if s.column == name and s.what == "bounds")
+        schema = schema.with_column(_complete_range(schema[name], values, edges, quantile_bins))
     return DiscoveryResult(schema=schema, charges=tuple(charges))
+
+
+def _noisy_bounds(
+    spec: ColumnSpec,
+    step: _Step,
+    regions: np.ndarray,
+    quantiles: tuple[float, float],
+    quantile_bins: bool,
+    *,
+    accountant: Accountant,
+    relation: Neighbouring,
+) -> dict[str, float]:
+    """Run the bounds histogram (charged) and read the missing bounds from it (post-processing)."""
+    counts = bucket_counts(regions)
+    params = {"column": spec.name, "discovered": "bounds"}
+    if step.sigma is not None:
+        noisy = gaussian_counts(counts, step.sigma, accountant=accountant, relation=relation,
+                                step="discover", **params)
+    else:
+        noisy = laplace_counts(counts, step.scale, accountant=accountant, relation=relation,
+                               step="discover", **params)
+    mode = "zcdp" if step.sigma is not None else "pure"
+    mass = kept_mass(noisy, step.sigma if step.sigma is not None else step.scale, mode=mode)
+    found = range_from_histogram(mass, step.candidates, quantiles)
+    if found is None:
+        noise = f"sigma {step.sigma:.3g}" if mode == "zcdp" else f"Laplace scale {step.scale:.3g}"
+        raise PrivacyError(
+            f"column {spec.name!r}: no bucket of its noisy histogram stood out from the noise "
+            f"({noise}, rho {accountant.steps[-1].rho:.3g}): the budget is too small for a table "
+            "of this size to show its range; declare its lower and upper bounds in the schema, "
+            "or give discovery more budget (a larger epsilon or discovery_fraction)"
+        )
+    lower, upper = found
+    out = {}
+    if spec.lower is None or quantile_bins:
+        out["lower"] = lower
+    if spec.upper is None or quantile_bins:
+        out["upper"] = upper
+    return out
