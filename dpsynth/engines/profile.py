@@ -93,9 +93,11 @@ class _SQLProfiler:
         for name, source in self._sources.items():
             kind = _KIND_OF_SOURCE[source]
             ranged = kind.is_numeric or kind is ColumnKind.DATETIME
+            # A DATE column holds dates: synthetic values are whole days too.
+            dates = source is SourceType.DATE
             specs.append(ColumnSpec(
                 name, kind, bins=DEFAULT_BINS if ranged else None, nullable=True, nullable_assumed=True,
-                dtype=self._dtype(name),
+                dtype="datetime64[s]" if dates else self._dtype(name), resolution="D" if dates else None,
             ))
         return Schema(tuple(specs))
 

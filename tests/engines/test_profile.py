@@ -153,3 +153,15 @@ def test_spark_aggregates_equal_the_pandas_ones(table):
     assert isinstance(profiler, ColumnProfiler)
     assert aggregates(profiler) == expected
     assert spark.conf.get("spark.sql.session.timeZone") == "America/Lima"
+
+
+def test_a_date_column_is_proposed_with_whole_day_resolution(tmp_path):
+    from dpsynth.engines import DuckDBProfiler
+
+    path = tmp_path / "dates.csv"
+    path.write_text("born,seen\n1990-01-05,2020-01-01 10:00:00\n,2021-03-04 11:30:00\n2001-12-31,\n")
+    kinds = DuckDBProfiler(path).kinds()
+    assert (kinds["born"].kind, kinds["born"].resolution, kinds["born"].dtype) == (
+        ColumnKind.DATETIME, "D", "datetime64[s]"
+    )
+    assert kinds["seen"].kind is ColumnKind.DATETIME and kinds["seen"].resolution is None
