@@ -247,23 +247,24 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from dpsynth.release.manifest import ManifestError, load_manifest, verify_manifest
 
     manifest = load_manifest(args.manifest)
-    ledger_has_entry = None
+    ledger = None
     if args.ledger:
         from dpsynth.privacy.ledger import Ledger
 
         if not Path(args.ledger).exists():
             raise ManifestError(f"ledger {args.ledger!r} does not exist")
-        ledger_has_entry = Ledger(args.ledger).has_entry
+        ledger = Ledger(args.ledger)
+        ledger.verify()  # the hash chain and every total, or LedgerIntegrityError
     problems = verify_manifest(
-        manifest, args.data, ledger_has_entry=ledger_has_entry, epsilon_of_rho=epsilon_of_rho
+        manifest, args.data, ledger_entry=ledger.entry if ledger else None, epsilon_of_rho=epsilon_of_rho
     )
     if problems:
         raise ManifestError("verification FAILED:\n" + "\n".join(f"  - {p}" for p in problems))
     checked = ["schema", "spend adds up", "epsilon matches rho"]
     if args.data:
         checked.append("data hash")
-    if ledger_has_entry:
-        checked.append("ledger entry")
+    if ledger:
+        checked.append("ledger intact and its entry matches (table, output hash, spend)")
     print(f"verified {args.manifest}: {', '.join(checked)}")
     return EXIT_OK
 
@@ -272,7 +273,8 @@ def _add_verify(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("verify", help="check a release against its manifest")
     p.add_argument("manifest", help="manifest.json of the release")
     p.add_argument("--data", help="the released synthetic file; its hash must match")
-    p.add_argument("--ledger", help="the ledger; it must hold the release's entry")
+    p.add_argument("--ledger", help="the ledger: its hash chain must verify and hold the release's "
+                   "entry, for the same table, output file and spend")
     p.set_defaults(func=_cmd_verify)
 
 

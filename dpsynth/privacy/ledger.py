@@ -410,17 +410,22 @@ class Ledger:
 
     def has_entry(self, dataset_id: str, entry_id: str) -> bool:
         """True when the ledger holds release ``entry_id`` of ``dataset_id``."""
+        return self.entry(dataset_id, entry_id) is not None
+
+    def entry(self, dataset_id: str, entry_id: str) -> dict[str, Any] | None:
+        """The row of release ``entry_id`` of ``dataset_id`` (parameters decoded), or None."""
         con = self._connect()
         try:
-            return (
-                con.execute(
-                    "SELECT 1 FROM entries WHERE dataset_id = ? AND entry_id = ?",
-                    (dataset_id, entry_id),
-                ).fetchone()
-                is not None
-            )
+            row = con.execute(
+                "SELECT * FROM entries WHERE dataset_id = ? AND entry_id = ?", (dataset_id, entry_id)
+            ).fetchone()
         finally:
             con.close()
+        if row is None:
+            return None
+        out = dict(row)
+        out["parameters"] = json.loads(out["parameters"])
+        return out
 
     # -- releases -------------------------------------------------------------------
     def begin(

@@ -204,7 +204,7 @@ def verify_manifest(
     manifest: Mapping[str, Any],
     data_path: str | os.PathLike[str] | None = None,
     *,
-    ledger_has_entry: Callable[[str, str], bool] | None = None,
+    ledger_entry: Callable[[str, str], Mapping[str, Any] | None] | None = None,
     epsilon_of_rho: Callable[[float, float], float] | None = None,
 ) -> list[Problem]:
     """Check a release against its manifest.
@@ -215,9 +215,11 @@ def verify_manifest(
         A manifest (validated against the JSON Schema first).
     data_path : path, optional
         The released synthetic file; its SHA-256 must match ``output.sha256``.
-    ledger_has_entry : callable, optional
-        ``(dataset_id, entry_id) -> bool``; when given, the ledger entry named
-        in the manifest must exist.
+    ledger_entry : callable, optional
+        ``(dataset_id, entry_id) -> row or None``
+        (:meth:`dpsynth.privacy.ledger.Ledger.entry`); when given, the ledger
+        must hold the release named in the manifest, for the same table
+        fingerprint, the same output hash and the same total spend.
     epsilon_of_rho : callable, optional
         ``(rho, delta) -> epsilon``; when given, the guarantee's epsilon must be
         the conversion of its rho.
@@ -244,18 +246,41 @@ def verify_manifest(
                 )
             )
     problems.extend(_spend_problems(manifest, epsilon_of_rho))
-    ledger = manifest.get("ledger")
-    if ledger_has_entry is not None:
-        if ledger is None:
-            problems.append(Problem(None, "the manifest names no ledger entry", "release through a ledger"))
-        elif not ledger_has_entry(manifest["dataset"]["id"], ledger["entry_id"]):
-            problems.append(
-                Problem(
-                    None,
-                    f"the ledger has no entry {ledger['entry_id']!r} for dataset {manifest['dataset']['id']!r}",
-                    "check that this is the ledger the release was charged to",
-                )
+    if ledger_entry is not None:
+        problems.extend(_ledger_problems(manifest, ledger_entry))
+    return problems
+
+
+def _ledger_problems(
+    manifest: Mapping[str, Any], ledger_entry: Callable[[str, str], Mapping[str, Any] | None]
+) -> list[Problem]:
+    """The release as the ledger recorded it must be the release the manifest describes."""
+    ledger, dataset = manifest.get("ledger"), manifest["dataset"]
+    if ledger is None:
+        return [Problem(None, "the manifest names no ledger entry", "release through a ledger")]
+    row = ledger_entry(dataset["id"], ledger["entry_id"])
+    if row is None:
+        return [
+            Problem(
+                None,
+                f"the ledger has no entry {ledger['entry_id']!r} for dataset {dataset['id']!r}",
+                "check that this is the ledger the release was charged to",
             )
+        ]
+    fix = "the manifest and the ledger disagree: do not sign the release; ask who changed either"
+    problems = []
+    if row.get("kind", "release") != "release":
+        problems.append(Problem(None, f"ledger entry {ledger['entry_id']!r} is not a release", fix))
+    if f"sha256:{row['fingerprint']}" != dataset["fingerprint"] and row["fingerprint"] != dataset["fingerprint"]:
+        problems.append(Problem(None, "the ledger charged this release to another table (fingerprint differs)", fix))
+    if row.get("output_hash") != manifest["output"]["sha256"]:
+        problems.append(Problem(None, "the ledger recorded another output file (SHA-256 differs)", fix))
+    unit = "rho" if manifest["guarantee"]["mode"] == "zcdp" else "epsilon"
+    spent, recorded = row.get(unit), manifest["spend"]["total"].get(unit)
+    if spent is None or recorded is None or not math.isclose(float(spent), float(recorded), rel_tol=SPEND_RTOL):
+        problems.append(
+            Problem(None, f"the ledger charged {unit} = {spent!r}, the manifest states {recorded!r}", fix)
+        )
     return problems
 
 

@@ -235,3 +235,18 @@ def test_release_on_spark_matches_the_files_fingerprint(tmp_path):
     assert report["provenance"]["engine"] == "spark"
     assert report["provenance"]["evaluation_sample"]["real_rows"] == 300
     assert len(_release_rows(ledger_path)) == 1
+
+
+def test_verify_refuses_a_release_whose_ledger_row_was_changed(setup, capsys):
+    import sqlite3
+
+    tmp_path, data, ledger_path = setup
+    run_release(_request(tmp_path, data, ledger_path))
+    out = tmp_path / "out"
+    args = ["verify", str(out / "manifest.json"), "--data", str(out / "synthetic.csv"), "--ledger", str(ledger_path)]
+    assert main(args) == 0
+    assert "ledger intact and its entry matches" in capsys.readouterr().out
+    with sqlite3.connect(ledger_path) as con:
+        con.execute("UPDATE entries SET rho = rho / 2 WHERE kind = 'release'")
+    assert main(args) != 0
+    assert "modified after it was written" in capsys.readouterr().err

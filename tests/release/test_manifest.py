@@ -57,7 +57,15 @@ def test_manifest_is_valid_and_records_provenance(released, tmp_path):
 
 def test_verify_passes_on_the_released_file(released):
     manifest, data = released
-    assert verify_manifest(manifest, data, ledger_has_entry=lambda d, e: (d, e) == ("adult", "e1")) == []
+    row = {"kind": "release", "fingerprint": manifest["dataset"]["fingerprint"].removeprefix("sha256:"),
+           "output_hash": manifest["output"]["sha256"], "rho": manifest["spend"]["total"]["rho"]}
+    assert verify_manifest(manifest, data, ledger_entry=lambda d, e: row if (d, e) == ("adult", "e1") else None) == []
+    # the ledger recorded another output, another table or another spend: each is named
+    for change, words in (({"output_hash": "0" * 64}, "another output file"),
+                          ({"fingerprint": "f" * 64}, "another table"),
+                          ({"rho": 2 * row["rho"]}, "the ledger charged rho")):
+        problems = verify_manifest(manifest, data, ledger_entry=lambda d, e, c=change: {**row, **c})
+        assert len(problems) == 1 and words in str(problems[0]), change
 
 
 def test_verify_detects_a_tampered_file(released):
@@ -78,7 +86,7 @@ def test_verify_detects_spend_that_does_not_add_up(released):
 
 def test_verify_checks_the_ledger_and_the_conversion(released):
     manifest, data = released
-    problems = verify_manifest(manifest, data, ledger_has_entry=lambda d, e: False, epsilon_of_rho=lambda r, d: 2.0)
+    problems = verify_manifest(manifest, data, ledger_entry=lambda d, e: None, epsilon_of_rho=lambda r, d: 2.0)
     messages = " | ".join(p.message for p in problems)
     assert "no entry 'e1'" in messages
     assert "converts to epsilon = 2.0" in messages
