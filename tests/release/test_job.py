@@ -250,3 +250,18 @@ def test_verify_refuses_a_release_whose_ledger_row_was_changed(setup, capsys):
         con.execute("UPDATE entries SET rho = rho / 2 WHERE kind = 'release'")
     assert main(args) != 0
     assert "modified after it was written" in capsys.readouterr().err
+
+
+def test_a_table_too_small_for_discovery_charges_nothing(tmp_path):
+    from dpsynth.errors import PrivacyError
+
+    data = tmp_path / "tiny.csv"
+    _table(60, 0).to_csv(data, index=False)
+    ledger_path = tmp_path / "ledger.db"
+    Ledger(ledger_path).init_dataset("toy", data_fingerprint(pd.read_csv(data)), PrivacyBudget.approx(2.0, 1e-6))
+    # no schema: every domain is discovered with DP, and 60 rows are too few at epsilon 1
+    with pytest.raises(PrivacyError, match="column 'age': no bucket .* declare its lower and upper bounds"):
+        run_release(_request(tmp_path, data, ledger_path, schema=None))
+    assert _release_rows(ledger_path) == []
+    assert Ledger(ledger_path).status("toy")["reserved"] == []
+    assert not (tmp_path / "out").exists()
