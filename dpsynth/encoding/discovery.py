@@ -525,8 +525,9 @@ def _noisy_bounds(
         raise PrivacyError(
             f"column {spec.name!r}: no bucket of its noisy histogram stood out from the noise "
             f"({noise}, rho {accountant.steps[-1].rho:.3g}): the budget is too small for a table "
-            "of this size to show its range; declare its lower and upper bounds in the schema, "
-            "or give discovery more budget (a larger epsilon or discovery_fraction)"
+            "of this size to show its range; declare its lower and upper bounds in the schema "
+            "(`dpsynth schema infer` writes one to fill in), or give discovery more budget (a "
+            "larger epsilon or discovery_fraction)"
         )
     lower, upper = found
     out = {}
