@@ -155,13 +155,16 @@ class Dialect:
             return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
         return "'" + text.replace("'", "''") + "'"
 
-    def lookup(self, key: str, keys: list[str], fallback: int) -> str:
-        """The position of ``key`` in ``keys`` (string literals), or ``fallback``."""
+    def lookup(self, key: str, keys: list[str | None], fallback: int) -> str:
+        """The position of ``key`` in ``keys`` (literals; None never matches), or ``fallback``."""
         if self.name == "duckdb":
             # One list lookup is about twice as fast as a chain of comparisons on long lists.
-            return f"coalesce(list_position([{', '.join(keys)}], {key}) - 1, {fallback})"
+            listed = ", ".join("NULL" if k is None else k for k in keys)
+            return f"coalesce(list_position([{listed}], {key}) - 1, {fallback})"
         # A map lookup: one hash probe instead of a chain of comparisons.
-        pairs = ", ".join(f"{k}, {i}" for i, k in enumerate(keys))
+        pairs = ", ".join(f"{k}, {i}" for i, k in enumerate(keys) if k is not None)
+        if not pairs:
+            return str(fallback)
         return f"coalesce(try_element_at(map({pairs}), {key}), {fallback})"
 
     @property
@@ -262,8 +265,23 @@ def _categorical(plan: ColumnPlan, column: str, source: SourceType, dialect: Dia
     categories = plan.spec.categories or ()
     if not categories:
         return str(fallback)
+    if source is SourceType.FLOAT:
+        # Doubles are matched as numbers: the engines write them as text in their own ways
+        # (Spark: 1.0E-4), and a category matches a double only when its key is that
+        # double's key (so "1.50" matches nothing, as in the pandas encoder).
+        numbers = [_float_of_key(category_key(c)) for c in categories]
+        return dialect.lookup(column, [None if f is None else _double(f) for f in numbers], fallback)
     keys = [dialect.string(category_key(c)) for c in categories]
     return dialect.lookup(_category_key(column, source), keys, fallback)
+
+
+def _float_of_key(key: str) -> float | None:
+    """The double whose :func:`~dpsynth.schema.category_key` is ``key``, if there is one."""
+    try:
+        number = float(key)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and category_key(number) == key else None
 
 
 def _category_key(column: str, source: SourceType) -> str:
