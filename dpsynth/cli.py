@@ -115,8 +115,8 @@ def _add_synthesizer_options(p: argparse.ArgumentParser, seed_default: int | Non
         "--engine", choices=ENGINES, default="numpy",
         help="where marginals are counted: numpy (reads the table into memory, default), duckdb "
         "(counts CSV/Parquet files and globs where they lie, larger than memory) or spark (reads "
-        "them as a Spark DataFrame; needs pip install 'dpsynth[spark]' and Java 17). duckdb and "
-        "spark need a complete --schema for now",
+        "them as a Spark DataFrame; needs pip install 'dpsynth[spark]' and Java 17). DP discovery "
+        "of what --schema leaves out runs on the same engine",
     )
     p.add_argument(
         "--spark-master", metavar="URL",
