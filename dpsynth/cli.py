@@ -30,11 +30,22 @@ EXIT_UNEXPECTED = 70
 # dpsynth schema infer
 # ---------------------------------------------------------------------------------------
 def _cmd_schema_infer(args: argparse.Namespace) -> int:
-    from dpsynth.release.source import read_frame
-    from dpsynth.schema import infer_schema
+    from dataclasses import replace
 
-    df = read_frame(args.data)
-    schema = infer_schema(df, kinds_only=not args.from_data, bins=args.bins)
+    from dpsynth.release.source import read_frame
+    from dpsynth.schema import Schema, infer_schema
+
+    if args.engine == "duckdb":
+        from dpsynth.engines import DuckDBProfiler
+        from dpsynth.errors import ParameterError
+
+        if args.from_data:
+            raise ParameterError("--from-data reads every value into memory; it is not used with --engine duckdb")
+        # The column types DuckDB reads, as the DuckDB engine will: no value is loaded.
+        kinds = DuckDBProfiler(args.data).kinds()
+        schema = Schema(tuple(replace(s, bins=args.bins) if s.bins is not None else s for s in kinds))
+    else:
+        schema = infer_schema(read_frame(args.data), kinds_only=not args.from_data, bins=args.bins)
     text = schema.to_json()
     if args.output:
         write_text_atomic(args.output, text)
@@ -64,6 +75,11 @@ def _add_schema(sub: argparse._SubParsersAction) -> None:
     infer.add_argument("-o", "--output", help="write the schema here instead of stdout")
     infer.add_argument("--from-data", action="store_true", help="read categories and bounds from the data (not DP)")
     infer.add_argument("--bins", type=int, default=16, help="bins per numeric column (default 16)")
+    infer.add_argument(
+        "--engine", choices=("numpy", "duckdb"), default="numpy",
+        help="numpy reads the table into pandas and takes the kinds from its dtypes (default); "
+        "duckdb takes them from the column types DuckDB reads, without loading the table",
+    )
     infer.set_defaults(func=_cmd_schema_infer)
 
 

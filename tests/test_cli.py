@@ -152,3 +152,16 @@ def test_release_on_duckdb_from_the_command_line(tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert printed["ledger_entry"]
     assert main(["verify", str(out / "manifest.json"), "--data", str(out / "synthetic.csv"), "--ledger", ledger]) == 0
+
+
+def test_schema_infer_on_duckdb_reads_only_the_column_types(tmp_path, capsys):
+    data = tmp_path / "d.parquet"
+    pd.DataFrame({"age": [30, 40], "city": ["a", "b"], "score": [0.5, 1.5]}).to_parquet(data)
+    out = tmp_path / "schema.json"
+    assert main(["schema", "infer", str(data), "-o", str(out), "--engine", "duckdb", "--bins", "8"]) == 0
+    cols = json.loads(out.read_text())["columns"]
+    assert [(c["name"], c["kind"], c.get("bins")) for c in cols] == [
+        ("age", "integer", 8), ("city", "categorical", None), ("score", "continuous", 8)
+    ]
+    assert main(["schema", "infer", str(data), "--engine", "duckdb", "--from-data"]) == 2
+    assert "not used with --engine duckdb" in capsys.readouterr().err
