@@ -32,9 +32,9 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a CSV or Parquet file into a DataFrame.
 
     Empty strings in CSV stay empty strings; only empty fields and the usual
-    NA markers become missing values. A CSV's ISO dates and times become
-    datetimes (:func:`parse_iso_datetimes`) and its whole numbers with missing
-    values nullable integers (:func:`whole_numbers_as_integers`).
+    NA markers become missing values. A CSV's ISO dates and times, whole
+    numbers with missing values and booleans with missing values get the types
+    they stand for (:func:`restore_csv_types`).
 
     Raises
     ------
@@ -49,7 +49,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         if name.endswith((".parquet", ".pq")):
             return pd.read_parquet(p)
         if name.endswith((".csv", ".csv.gz", ".txt")):
-            return whole_numbers_as_integers(parse_iso_datetimes(pd.read_csv(p)))
+            return restore_csv_types(pd.read_csv(p))
     except (OSError, ValueError, UnicodeDecodeError, ImportError) as exc:
         raise DataReadError(
             [Problem(None, f"cannot read {str(p)!r}: {exc}", "check that the file is a valid CSV or Parquet file")]
@@ -57,6 +57,45 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     raise DataReadError(
         [Problem(None, f"{str(p)!r} has an unsupported extension", f"use one of {', '.join(TABLE_SUFFIXES)}")]
     )
+
+
+def restore_csv_types(df: pd.DataFrame) -> pd.DataFrame:
+    """The types a CSV's text stands for, beyond those pandas gives it.
+
+    ISO dates and times become datetimes (:func:`parse_iso_datetimes`), whole
+    numbers with missing values nullable integers
+    (:func:`whole_numbers_as_integers`) and booleans with missing values
+    nullable booleans (:func:`booleans_with_missing`).
+    """
+    return booleans_with_missing(whole_numbers_as_integers(parse_iso_datetimes(df)))
+
+
+def booleans_with_missing(df: pd.DataFrame) -> pd.DataFrame:
+    """Object columns of booleans and missing values, as pandas' nullable ``boolean``.
+
+    pandas reads a CSV column of ``True``/``False`` as ``bool``, unless a
+    value is missing: then it is an ``object`` column, which would be
+    synthesized as a categorical one.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A table as ``pandas.read_csv`` returns it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same table (a copy only when a column changed).
+    """
+    changed = {}
+    for column in df.columns:
+        series = df[column]
+        if not pd.api.types.is_object_dtype(series.dtype) or not series.isna().any():
+            continue
+        present = series.dropna()
+        if present.size and all(isinstance(v, (bool, np.bool_)) for v in present):
+            changed[column] = series.astype("boolean")
+    return df.assign(**changed) if changed else df
 
 
 def parse_iso_datetimes(df: pd.DataFrame) -> pd.DataFrame:

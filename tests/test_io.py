@@ -89,3 +89,12 @@ def test_whole_numbers_with_missing_values_read_as_nullable_integers(tmp_path):
     assert str(df["count"].dtype) == "Int64" and df["count"].isna().tolist() == [False, True, False]
     assert str(df["ratio"].dtype) == "float64"
     assert str(df["full"].dtype) == "int64"
+
+
+def test_booleans_with_missing_values_read_as_nullable_booleans(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("flag,word,full\nTrue,yes,True\n,no,False\nfalse,,True\n")
+    df = read_table(path)
+    assert str(df["flag"].dtype) == "boolean" and df["flag"].isna().tolist() == [False, True, False]
+    assert not pd.api.types.is_bool_dtype(df["word"].dtype)
+    assert str(df["full"].dtype) == "bool"

@@ -164,6 +164,37 @@ class DuckDBEngine(GroupedSourceEngine):
         return [v for (v,) in values], int(n_distinct)
 
 
+#: the text pandas.read_csv reads as booleans by default
+CSV_BOOLEAN_TEXT = ("True", "TRUE", "true", "False", "FALSE", "false")
+
+
+def read_csv_as_pandas(con: Any, files: Any) -> Any:
+    """CSV files as a DuckDB relation whose column types are the ones pandas would read.
+
+    Types are sniffed from every row, as pandas infers them from the whole
+    column, and pandas' missing-value text reads as missing. DuckDB also takes
+    ``yes``/``no``, ``t``/``f`` and the like for booleans, where pandas reads
+    text: a column DuckDB reads as BOOLEAN whose text is not pandas' boolean
+    text is read as text (one more pass over the files, only when DuckDB saw a
+    boolean column).
+    """
+    options = {"header": True, "na_values": list(CSV_NA_VALUES), "sample_size": -1}
+    relation = con.read_csv(files, **options)
+    booleans = [c for c, t in zip(relation.columns, relation.types, strict=True) if str(t) == "BOOLEAN"]
+    if not booleans:
+        return relation
+    text = con.read_csv(files, all_varchar=True, **options)
+    allowed = ", ".join(f"'{v}'" for v in CSV_BOOLEAN_TEXT)
+    checks = ", ".join(f"bool_and({_quote(c)} IS NULL OR {_quote(c)} IN ({allowed}))" for c in booleans)
+    (flags,) = text.query("src", f"SELECT {checks} FROM src").fetchall()
+    as_text = {c: "VARCHAR" for c, ok in zip(booleans, flags, strict=True) if ok is False}
+    return con.read_csv(files, dtype=as_text, **options) if as_text else relation
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _relation(source: Any, connection: Any) -> Any:
     duckdb = _duckdb()
     if isinstance(source, duckdb.DuckDBPyRelation):
@@ -184,8 +215,7 @@ def _relation(source: Any, connection: Any) -> Any:
     try:
         if kind == "parquet":
             return con.read_parquet(files)
-        # Types are sniffed from every row, as pandas infers them from the whole column.
-        return con.read_csv(files, header=True, na_values=list(CSV_NA_VALUES), sample_size=-1)
+        return read_csv_as_pandas(con, files)
     except (duckdb.IOException, duckdb.InvalidInputException) as exc:
         raise DataReadError(
             [Problem(None, f"cannot read {path!r}: {exc}", "check that the path or glob names CSV or Parquet files")]

@@ -158,7 +158,7 @@ def sample_rows(source: str | os.PathLike[str], n: int, seed: int = 0) -> RowSam
             "the evaluation sample of a table counted where it lies is read by duckdb: "
             "pip install 'dpsynth[duckdb]'"
         ) from None
-    from dpsynth.engines.duckdb_engine import CSV_NA_VALUES
+    from dpsynth.engines.duckdb_engine import read_csv_as_pandas
 
     text = os.fspath(source)
     # The files the fingerprint covers, so a directory of part files reads as Spark reads it.
@@ -169,7 +169,7 @@ def sample_rows(source: str | os.PathLike[str], n: int, seed: int = 0) -> RowSam
         if kind == "parquet":
             relation = con.read_parquet(files)
         else:
-            relation = con.read_csv(files, header=True, na_values=list(CSV_NA_VALUES), sample_size=-1)
+            relation = read_csv_as_pandas(con, files)
         ((total,),) = relation.query("src", "SELECT count(*) FROM src").fetchall()
         frame = relation.query(
             "src", f"SELECT * FROM src USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})"

@@ -212,3 +212,30 @@ def test_a_corrupt_file_is_a_read_error(tmp_path):
     path.write_bytes(b"\x1f\x8b this is no gzip stream")
     with pytest.raises(DataReadError, match="cannot read"):
         DuckDBEngine(path, TableEncoder(schema()))
+
+
+def test_csv_booleans_are_read_as_pandas_reads_them(tmp_path):
+    from dpsynth.engines import DuckDBProfiler
+
+    path = tmp_path / "b.csv"
+    path.write_text("answer,short,truth\n" + "yes,t,True\nno,f,false\n,t,\n" * 20)
+    from dpsynth.io import read_table
+
+    df = read_table(path)
+    kinds = DuckDBProfiler(path).kinds()
+    # DuckDB alone takes yes/no and t/f for booleans; pandas reads them as text
+    assert [kinds[c].kind for c in ("answer", "short", "truth")] == [
+        ColumnKind.CATEGORICAL, ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN
+    ]
+    from dpsynth.schema import infer_schema
+
+    assert [s.kind for s in infer_schema(df, kinds_only=True)] == [s.kind for s in kinds]
+    sch = Schema((
+        ColumnSpec("answer", ColumnKind.CATEGORICAL, categories=("no", "yes"), nullable=True),
+        ColumnSpec("short", ColumnKind.CATEGORICAL, categories=("f", "t")),
+        ColumnSpec("truth", ColumnKind.BOOLEAN, nullable=True),
+    ))
+    encoder = TableEncoder(sch)
+    encoded = encoder.encode(df)
+    want = NumpyEngine(dict(encoded.columns), encoded.domain).counts([("answer", "short", "truth")])[0]
+    np.testing.assert_array_equal(DuckDBEngine(path, encoder).counts([("answer", "short", "truth")])[0], want)
