@@ -23,10 +23,12 @@ them, so every profiler gives the same counts for the same table.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from dpsynth.encoding.profile import absent, unreadable
 from dpsynth.engines.duckdb_engine import _duckdb, _relation, source_type
@@ -41,6 +43,7 @@ from dpsynth.engines.sql import (
     type_problem,
 )
 from dpsynth.errors import DataReadError, InputDataError, Problem
+from dpsynth.io import file_format, source_files
 from dpsynth.schema import DEFAULT_BINS, ColumnKind, ColumnSpec, Schema
 
 #: the kind a column of each source type is proposed as (as infer_kind does for dtypes)
@@ -86,7 +89,7 @@ class _SQLProfiler:
         return tuple(self._types)
 
     def kinds(self) -> Schema:
-        """Kinds from the column types; every column nullable, as assumed (the type does not say)."""
+        """Kinds from the column types; nullable as assumed, unless the file's pandas dtype cannot hold a missing value."""
         if not self._types:
             raise InputDataError([Problem(None, "the table has no columns", "pass a table with columns")])
         specs = []
@@ -95,9 +98,12 @@ class _SQLProfiler:
             ranged = kind.is_numeric or kind is ColumnKind.DATETIME
             # A DATE column holds dates: synthetic values are whole days too.
             dates = source is SourceType.DATE
+            dtype = "datetime64[s]" if dates else self._dtype(name)
+            # A dtype that cannot hold a missing value (numpy int64, bool) says the column has none.
+            nullable = _holds_missing(dtype)
             specs.append(ColumnSpec(
-                name, kind, bins=DEFAULT_BINS if ranged else None, nullable=True, nullable_assumed=True,
-                dtype="datetime64[s]" if dates else self._dtype(name), resolution="D" if dates else None,
+                name, kind, bins=DEFAULT_BINS if ranged else None, nullable=nullable, nullable_assumed=nullable,
+                dtype=dtype, resolution="D" if dates else None,
             ))
         return Schema(tuple(specs))
 
@@ -156,6 +162,41 @@ class _SQLProfiler:
         return counts
 
 
+def _holds_missing(dtype: str | None) -> bool:
+    if dtype is None:
+        return True
+    resolved = pd.api.types.pandas_dtype(dtype)
+    return not (isinstance(resolved, np.dtype) and resolved.kind in "biu")
+
+
+def parquet_pandas_dtypes(source: Any) -> dict[str, str]:
+    """The pandas dtypes a Parquet file written by pandas records in its footer, by column.
+
+    The footer is structure (what pandas wrote), read without a row. Nothing
+    for CSV files, relations, remote URLs, categorical and time-zone-aware
+    columns (their types come from DuckDB's), or footers without pandas metadata.
+    """
+    if not isinstance(source, (str, os.PathLike)) or "://" in os.fspath(source):
+        return {}
+    files = [str(p) for _, p in source_files(source)]
+    if file_format(os.fspath(source), files) != "parquet":
+        return {}
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(files[0]).pandas_metadata or {}
+    found = {}
+    for column in meta.get("columns", []):
+        name, numpy_type = column.get("name"), column.get("numpy_type")
+        if name is None or column.get("pandas_type") in ("categorical", "datetimetz"):
+            continue
+        try:
+            pd.api.types.pandas_dtype(numpy_type)
+        except TypeError:
+            continue
+        found[str(name)] = str(numpy_type)
+    return found
+
+
 class DuckDBProfiler(_SQLProfiler):
     """Aggregates of a CSV or Parquet path, glob or DuckDB relation, computed by DuckDB.
 
@@ -180,16 +221,11 @@ class DuckDBProfiler(_SQLProfiler):
         self.relation = _relation(source, connection)
         self._types = {c: str(t) for c, t in zip(self.relation.columns, self.relation.types, strict=True)}
         self._sources = {c: source_type(t) for c, t in self._types.items()}
-
-    def _regions(self, value: str, where: str, literals: list[str]) -> dict[str, np.ndarray]:
-        """Rows ``WHERE where`` counted by the region ``k`` of ``value`` among sorted ``literals``.
-
-        ``k`` is the region index, or ``-1`` for a NULL value (unreadable) and
-        ``-2`` for a NaN or infinite one.
-        """
-        raise NotImplementedError
+        self._pandas_dtypes = parquet_pandas_dtypes(source)
 
     def _dtype(self, column: str) -> str | None:
+        if column in self._pandas_dtypes:
+            return self._pandas_dtypes[column]
         return "datetime64[ns, UTC]" if self._types[column].upper() in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ") else None
 
     def _group(self, where: str, key: str) -> dict[str, np.ndarray]:

@@ -165,3 +165,23 @@ def test_a_date_column_is_proposed_with_whole_day_resolution(tmp_path):
         ColumnKind.DATETIME, "D", "datetime64[s]"
     )
     assert kinds["seen"].kind is ColumnKind.DATETIME and kinds["seen"].resolution is None
+
+
+def test_a_parquet_file_from_pandas_gives_back_its_dtypes_and_nullability(tmp_path):
+    from dpsynth.engines import DuckDBProfiler
+    from dpsynth.schema import infer_schema
+
+    df = pd.DataFrame({
+        "n": [1, 2, 3], "maybe": pd.array([1, None, 3], dtype="Int64"), "ok": [True, False, True],
+        "word": ["a", "b", None], "x": [0.5, np.nan, 1.5],
+        "t": pd.to_datetime(["2020-01-01 10:00", "2021-01-01 00:00", None]).as_unit("us"),
+    })
+    df.to_parquet(tmp_path / "t.parquet")
+    kinds = DuckDBProfiler(tmp_path / "t.parquet").kinds()
+    in_memory = infer_schema(df, kinds_only=True)
+    for spec in in_memory:
+        got = kinds[spec.name]
+        assert (got.kind, got.dtype, got.nullable) == (spec.kind, spec.dtype, spec.nullable), spec.name
+    # a CSV says nothing of dtypes: every column is assumed nullable
+    df.to_csv(tmp_path / "t.csv", index=False)
+    assert all(s.nullable_assumed for s in DuckDBProfiler(tmp_path / "t.csv").kinds())
