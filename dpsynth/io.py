@@ -46,9 +46,9 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     if not p.exists():
         raise DataReadError([Problem(None, f"file {str(p)!r} does not exist", "check the path")])
     try:
-        if name.endswith((".parquet", ".pq")):
+        if name.endswith(PARQUET_SUFFIXES):
             return pd.read_parquet(p)
-        if name.endswith((".csv", ".csv.gz", ".txt")):
+        if name.endswith(CSV_SUFFIXES):
             return restore_csv_types(pd.read_csv(p))
     except (OSError, ValueError, UnicodeDecodeError, ImportError) as exc:
         raise DataReadError(
@@ -62,20 +62,17 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
 def restore_csv_types(df: pd.DataFrame) -> pd.DataFrame:
     """The types a CSV's text stands for, beyond those pandas gives it.
 
-    ISO dates and times become datetimes (:func:`parse_iso_datetimes`), whole
-    numbers with missing values nullable integers
-    (:func:`whole_numbers_as_integers`) and booleans with missing values
-    nullable booleans (:func:`booleans_with_missing`).
-    """
-    return booleans_with_missing(whole_numbers_as_integers(parse_iso_datetimes(df)))
+    A CSV has no types, so pandas infers them from every value of a column;
+    these columns get the type their text stands for, decided the same way:
 
-
-def booleans_with_missing(df: pd.DataFrame) -> pd.DataFrame:
-    """Object columns of booleans and missing values, as pandas' nullable ``boolean``.
-
-    pandas reads a CSV column of ``True``/``False`` as ``bool``, unless a
-    value is missing: then it is an ``object`` column, which would be
-    synthesized as a categorical one.
+    * text whose every present value is an ISO 8601 date or time
+      (``2024-01-31``, ``2024-01-31 08:30:00``, with an optional UTC offset):
+      datetimes, in UTC when an offset is given, naive otherwise;
+    * floats whose every present value is a whole number, some missing
+      (pandas reads whole numbers with a blank as ``float64``): nullable
+      ``Int64``;
+    * ``True``/``False`` with a value missing (pandas reads them as
+      ``object``): nullable ``boolean``.
 
     Parameters
     ----------
@@ -90,80 +87,39 @@ def booleans_with_missing(df: pd.DataFrame) -> pd.DataFrame:
     changed = {}
     for column in df.columns:
         series = df[column]
-        if not pd.api.types.is_object_dtype(series.dtype) or not series.isna().any():
-            continue
         present = series.dropna()
-        if present.size and all(isinstance(v, (bool, np.bool_)) for v in present):
-            changed[column] = series.astype("boolean")
+        if present.empty:
+            continue
+        restored = _as_datetimes(series, present)
+        if restored is None and series.isna().any():
+            restored = _as_integers(series, present) if series.dtype == "float64" else _as_booleans(series, present)
+        if restored is not None:
+            changed[column] = restored
     return df.assign(**changed) if changed else df
 
 
-def parse_iso_datetimes(df: pd.DataFrame) -> pd.DataFrame:
-    """Text columns whose every present value is an ISO 8601 date or time, as datetimes.
-
-    A CSV file has no types, so pandas reads dates as text; a column is a
-    datetime column when all its present values are written as ISO dates or
-    times (``2024-01-31``, ``2024-01-31 08:30:00``, with an optional UTC
-    offset), as pandas decides that a column is numeric from its text. Times
-    with offsets become UTC (``datetime64[..., UTC]``), others stay naive.
-    Columns with any other text are left as they are.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        A table as ``pandas.read_csv`` returns it.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The same table (a copy only when a column changed).
-    """
-    parsed = {}
-    for column in df.columns:
-        series = df[column]
-        if not (pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)):
-            continue
-        present = series.dropna()
-        if present.empty or not all(isinstance(v, str) for v in present):
-            continue
-        if not present.str.fullmatch(_ISO_DATETIME).all():
-            continue
-        offsets = present.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
-        try:
-            parsed[column] = pd.to_datetime(series, format="ISO8601", utc=bool(offsets.any()))
-        except (ValueError, OverflowError):
-            continue  # ISO-looking text that is not a real date (2024-13-45): keep it as text
-    return df.assign(**parsed) if parsed else df
+def _as_datetimes(series: pd.Series, present: pd.Series) -> pd.Series | None:
+    if not (pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)):
+        return None
+    if not all(isinstance(v, str) for v in present) or not present.str.fullmatch(_ISO_DATETIME).all():
+        return None
+    offsets = present.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
+    try:
+        return pd.to_datetime(series, format="ISO8601", utc=bool(offsets.any()))
+    except (ValueError, OverflowError):
+        return None  # ISO-looking text that is not a real date (2024-13-45): keep it as text
 
 
-def whole_numbers_as_integers(df: pd.DataFrame) -> pd.DataFrame:
-    """Float columns of whole numbers with missing values, as nullable integers (``Int64``).
+def _as_integers(series: pd.Series, present: pd.Series) -> pd.Series | None:
+    values = present.to_numpy()
+    whole = np.all(np.isfinite(values)) and np.all(values == np.round(values)) and np.all(np.abs(values) < 2**53)
+    return series.astype("Int64") if whole else None
 
-    pandas reads a CSV column of whole numbers as ``int64``, unless a value is
-    missing: then it becomes ``float64``, and the column would be synthesized
-    as a continuous one with decimals. A column whose present values are all
-    whole numbers, and some missing, gets pandas' nullable ``Int64`` instead.
 
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        A table as ``pandas.read_csv`` returns it.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The same table (a copy only when a column changed).
-    """
-    changed = {}
-    for column in df.columns:
-        series = df[column]
-        if series.dtype != "float64" or not series.isna().any():
-            continue
-        present = series.dropna().to_numpy()
-        if present.size and np.all(np.isfinite(present)) and np.all(present == np.round(present)) \
-                and np.all(np.abs(present) < 2**53):
-            changed[column] = series.astype("Int64")
-    return df.assign(**changed) if changed else df
+def _as_booleans(series: pd.Series, present: pd.Series) -> pd.Series | None:
+    if pd.api.types.is_object_dtype(series.dtype) and all(isinstance(v, (bool, np.bool_)) for v in present):
+        return series.astype("boolean")
+    return None
 
 
 def source_files(source: str | os.PathLike[str]) -> list[tuple[str, Path]]:
