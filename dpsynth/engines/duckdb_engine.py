@@ -41,7 +41,7 @@ CSV_NA_VALUES = (
 )
 
 
-def _duckdb() -> Any:
+def require_duckdb() -> Any:
     try:
         import duckdb
     except ImportError:
@@ -110,7 +110,7 @@ class DuckDBEngine(GroupedSourceEngine):
         if not isinstance(encoder, TableEncoder):
             raise parameter_error("encoder", type(encoder).__name__, "a dpsynth.encoding.TableEncoder")
         self.domain: Domain = encoder.domain
-        self._relation = _relation(source, connection)
+        self._relation = read_source(source, connection)
         self._plans = column_plans(encoder)
         self._counts = self._group()
 
@@ -143,7 +143,7 @@ class DuckDBEngine(GroupedSourceEngine):
 
     def _fetch(self, sql: str, numpy: bool = False) -> Any:
         """Run ``sql`` over the source (named ``src``): numpy columns, or a list of tuples."""
-        duckdb = _duckdb()
+        duckdb = require_duckdb()
         try:
             relation = self._relation.query("src", sql)
             return relation.fetchnumpy() if numpy else relation.fetchall()
@@ -195,8 +195,22 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _relation(source: Any, connection: Any) -> Any:
-    duckdb = _duckdb()
+def read_source(source: Any, connection: Any = None) -> Any:
+    """A CSV or Parquet file, directory of part files, glob or relation, as a DuckDB relation.
+
+    A local source is read as the very files :func:`dpsynth.io.source_files`
+    lists (those a release fingerprints); a CSV with the column types pandas
+    would give it (:func:`read_csv_as_pandas`); a remote URL is listed by DuckDB.
+
+    Raises
+    ------
+    DataReadError
+        If nothing matches, the extension is not CSV or Parquet, or DuckDB
+        cannot read the files.
+    EngineError
+        If duckdb is not installed.
+    """
+    duckdb = require_duckdb()
     if isinstance(source, duckdb.DuckDBPyRelation):
         return source
     if not isinstance(source, (str, os.PathLike)):

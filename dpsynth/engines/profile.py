@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from dpsynth.encoding.profile import absent, unreadable
-from dpsynth.engines.duckdb_engine import _duckdb, _relation, source_type
+from dpsynth.engines.duckdb_engine import read_source, require_duckdb, source_type
 from dpsynth.engines.spark_engine import _TYPES, _collect, _few_partitions, _frame, _utc
 from dpsynth.engines.sql import (
     DUCKDB,
@@ -60,24 +61,24 @@ _KIND_OF_SOURCE = {
 _MISSING, _NOT_FINITE = -1, -2
 
 
-class _SQLProfiler:
+class _SQLProfiler(ABC):
     """The queries DuckDB and Spark share; subclasses run them and name the types."""
 
     dialect: Dialect
     _types: dict[str, str]
     _sources: dict[str, SourceType]
 
+    @abstractmethod
     def _group(self, where: str, key: str) -> dict[str, np.ndarray]:
         """Rows ``WHERE where`` counted by ``key``: numpy columns ``k`` and ``n``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _regions(self, value: str, where: str, candidates: np.ndarray) -> dict[str, np.ndarray]:
         """Rows ``WHERE where`` counted by the region ``k`` of ``value`` among sorted ``candidates``.
 
         ``k`` is the region index, or ``-1`` for a NULL value (unreadable) and
         ``-2`` for a NaN or infinite one.
         """
-        raise NotImplementedError
 
     def _dtype(self, column: str) -> str | None:
         """The pandas dtype a column decodes to, when its type says more than its kind."""
@@ -218,7 +219,7 @@ class DuckDBProfiler(_SQLProfiler):
     dialect = DUCKDB
 
     def __init__(self, source: Any, *, connection: Any = None):
-        self.relation = _relation(source, connection)
+        self.relation = read_source(source, connection)
         self._types = {c: str(t) for c, t in zip(self.relation.columns, self.relation.types, strict=True)}
         self._sources = {c: source_type(t) for c, t in self._types.items()}
         self._pandas_dtypes = parquet_pandas_dtypes(source)
@@ -245,7 +246,7 @@ class DuckDBProfiler(_SQLProfiler):
         )
 
     def _fetch(self, sql: str) -> dict[str, np.ndarray]:
-        duckdb = _duckdb()
+        duckdb = require_duckdb()
         try:
             return self.relation.query("src", sql).fetchnumpy()
         except (duckdb.IOException, duckdb.ConversionException, duckdb.InvalidInputException) as exc:

@@ -23,8 +23,8 @@ from typing import Any
 
 import pandas as pd
 
-from dpsynth.errors import DataReadError, EngineError, Problem, parameter_error
-from dpsynth.io import GLOB_CHARACTERS, file_format, read_table, source_files
+from dpsynth.errors import DataReadError, Problem, parameter_error
+from dpsynth.io import GLOB_CHARACTERS, read_table, source_files
 
 #: counting engines a release or ``dpsynth synthesize`` can run on
 ENGINES = ("numpy", "duckdb", "spark")
@@ -151,25 +151,14 @@ def sample_rows(source: str | os.PathLike[str], n: int, seed: int = 0) -> RowSam
     """
     if not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
         raise parameter_error("n", n, "a positive integer (rows of the evaluation sample)")
-    try:
-        import duckdb
-    except ImportError:
-        raise EngineError(
-            "the evaluation sample of a table counted where it lies is read by duckdb: "
-            "pip install 'dpsynth[duckdb]'"
-        ) from None
-    from dpsynth.engines.duckdb_engine import read_csv_as_pandas
+    from dpsynth.engines.duckdb_engine import read_source, require_duckdb
 
+    duckdb = require_duckdb()
     text = os.fspath(source)
-    # The files the fingerprint covers, so a directory of part files reads as Spark reads it.
-    files = [str(path) for _, path in source_files(text)]
-    kind = file_format(text, files)
+    # One thread: the reservoir sample's seed makes it repeatable there.
     con = duckdb.connect(config={"threads": 1})
     try:
-        if kind == "parquet":
-            relation = con.read_parquet(files)
-        else:
-            relation = read_csv_as_pandas(con, files)
+        relation = read_source(text, con)
         ((total,),) = relation.query("src", "SELECT count(*) FROM src").fetchall()
         frame = relation.query(
             "src", f"SELECT * FROM src USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE ({int(seed)})"
