@@ -271,7 +271,7 @@ def _ledger_problems(
     problems = []
     if row.get("kind", "release") != "release":
         problems.append(Problem(None, f"ledger entry {ledger['entry_id']!r} is not a release", fix))
-    if f"sha256:{row['fingerprint']}" != dataset["fingerprint"] and row["fingerprint"] != dataset["fingerprint"]:
+    if row["fingerprint"].removeprefix("sha256:") != dataset["fingerprint"].removeprefix("sha256:"):
         problems.append(Problem(None, "the ledger charged this release to another table (fingerprint differs)", fix))
     if row.get("output_hash") != manifest["output"]["sha256"]:
         problems.append(Problem(None, "the ledger recorded another output file (SHA-256 differs)", fix))
