@@ -14,16 +14,10 @@ from dpsynth.encoding.bounds import (
     kept_mass,
     range_from_histogram,
 )
+from dpsynth.encoding.profile import region_counts
 from dpsynth.privacy.accountant import Accountant, PrivacyBudget
 from dpsynth.privacy.mechanisms import gaussian_counts
 from dpsynth.schema import ColumnKind
-
-
-def _regions(values, edges):
-    """Region counts as a profiler returns them: #(c < x) + #(c <= x) is the region."""
-    values = np.asarray(values, dtype=float)
-    index = np.searchsorted(edges, values, "left") + np.searchsorted(edges, values, "right")
-    return np.bincount(index, minlength=2 * edges.size + 1)
 
 
 @pytest.mark.parametrize("kind", [ColumnKind.CONTINUOUS, ColumnKind.INTEGER, ColumnKind.DATETIME])
@@ -46,7 +40,7 @@ def test_default_edges_are_public_increasing_and_span_the_range(kind):
 def test_each_row_lands_in_exactly_one_bucket():
     edges = np.array([0.0, 1.0, 10.0])
     values = [-5, 0, 0.5, 1, 1, 9.99, 10, 11, 1e6]
-    counts = bucket_counts(_regions(values, edges))
+    counts = bucket_counts(region_counts(np.asarray(values, dtype=float), edges))
     # (-inf, 0), [0, 1), [1, 10), [10, inf)
     np.testing.assert_array_equal(counts, [1, 2, 3, 3])
     assert counts.sum() == len(values)
@@ -120,7 +114,7 @@ def test_a_small_table_gets_bounds_inside_its_data_not_the_grid():
     # alone crosses a threshold set at a chance of 1e-9 per run.
     rng = np.random.default_rng(0)
     edges = default_bucket_edges(ColumnKind.INTEGER)
-    counts = bucket_counts(_regions(rng.integers(18, 90, 3000), edges))
+    counts = bucket_counts(region_counts(rng.integers(18, 90, 3000).astype(float), edges))
     sigma = 54.9
     accountant = Accountant(PrivacyBudget.approx(1e6, 1e-6))
     for _ in range(20):
