@@ -3,7 +3,9 @@
 McKenna, Mullins, Sheldon & Miklau (VLDB 2022), "AIM: An Adaptive and
 Iterative Mechanism for Differentially Private Synthetic Data".
 
-1. Every one-way marginal is measured.
+1. Every one-way marginal is measured; codes whose noisy count is below
+   ``3 sigma`` are merged (domain compression, post-processing, as in MST),
+   so rare codes do not inflate every candidate that holds them.
 2. Each round selects, with the exponential mechanism, the candidate
    marginal (any subset of a workload marginal) that the current model
    answers worst, scored by ``w_r (|| M_r(data) - M_r(model) ||_1 -
@@ -71,6 +73,8 @@ class AIM(EmptyCodeExclusion, Synthesizer):
         ``16 * number of columns``. Annealing usually ends the run earlier.
     max_iters : int
         Estimation iterations per round (warm-started); the final fit uses 4x.
+    compress : bool
+        Merge codes whose noisy one-way count is below ``3 sigma``.
     progress : bool or None
         Show a progress bar; default when the standard error is a terminal.
     """
@@ -88,6 +92,7 @@ class AIM(EmptyCodeExclusion, Synthesizer):
         max_model_mb: float = 80.0,
         max_rounds: int | None = None,
         max_iters: int = 100,
+        compress: bool = True,
         progress: bool | None = None,
         random_state: int | np.random.Generator | None = None,
     ):
@@ -102,6 +107,7 @@ class AIM(EmptyCodeExclusion, Synthesizer):
         self.workload = workload
         self.max_rounds = max_rounds
         self.max_iters = max_iters
+        self.compress = compress
         self.progress = progress
 
     # -- parameters -----------------------------------------------------------------------
@@ -153,12 +159,23 @@ class AIM(EmptyCodeExclusion, Synthesizer):
         sigma = math.sqrt(rounds / (2.0 * MEASURE_SHARE * rho))
         epsilon = math.sqrt(8.0 * (1.0 - MEASURE_SHARE) * rho / rounds)
 
-        candidates = _candidates(self._workload(domain.attributes), domain)
+        workload = self._workload(domain.attributes)
+        noisy = {
+            a: session.measure_one((a,), sigma, step="measure one-way marginals").values
+            for a in domain.attributes
+        }
+        compression = (
+            DomainCompression.from_noisy_counts(domain, noisy, sigma)
+            if self.compress
+            else DomainCompression.identity(domain)
+        )
+        session = session.compressed(compression)
+        domain = compression.domain
+        measurements = [compression.one_way_measurement(a, noisy[a], sigma) for a in domain.attributes]
+        candidates = _candidates(workload, domain)
         truth = {c: session.exact_counts(c).astype(float) for c in candidates}
         max_bytes = self.max_model_bytes
         refused: set[Clique] = set()
-
-        measurements = [session.measure_one((a,), sigma, step="measure one-way marginals") for a in domain.attributes]
         model = self._estimate(domain, measurements, max_iters=self.max_iters)
         rho_used = rho - session.accountant.remaining.rho
 
@@ -207,7 +224,7 @@ class AIM(EmptyCodeExclusion, Synthesizer):
         finally:
             bar.close()
         model = self._estimate(domain, measurements, warm_start=model, max_iters=4 * self.max_iters)
-        return model, DomainCompression.identity(domain)
+        return model, compression
 
     def _select(
         self,
@@ -248,15 +265,23 @@ def _candidates(workload: list[tuple[Clique, float]], domain) -> dict[Clique, fl
 
 
 def _eligible(domain, cliques: list[Clique], candidates: dict[Clique, float], limit: float) -> list[Clique]:
-    """Candidates whose addition keeps the model's tables within about ``limit`` bytes.
+    """Candidates whose addition keeps the model's tables within ``limit`` bytes.
 
     A candidate inside a clique of the current junction tree leaves the tree
-    as it is. For the others, :class:`_ExtendedTreeSize` gives the size of a
-    valid junction tree that covers it, an upper bound on the best one, in
-    microseconds instead of a full triangulation per candidate.
+    as it is. For the others, :class:`_ExtendedTreeSize` gives, in
+    microseconds, the size of a valid junction tree that covers it: an upper
+    bound, so a candidate under the limit by it is eligible. That bound can
+    be far above the tree a triangulation finds (it merges every clique on
+    the path between the candidate's attributes), so a candidate over the
+    limit by the bound is sized exactly before it is left out: a loose bound
+    would otherwise shut most of the workload out of the early, small-limit
+    rounds.
     """
     sizer = _ExtendedTreeSize(junction_tree(domain, cliques))
-    return [c for c in candidates if sizer.nbytes_with(c) <= limit]
+    return [
+        c for c in candidates
+        if sizer.nbytes_with(c) <= limit or model_size(domain, [*cliques, c])[1] <= limit
+    ]
 
 
 class _ExtendedTreeSize:
