@@ -118,24 +118,6 @@ def calibrate(
     return tables, log_partition
 
 
-def _steiner_cliques(tree: JunctionTree, attributes: Sequence[str]) -> list[int]:
-    """Cliques of a small subtree that together contain every attribute."""
-    remaining = set(attributes)
-    chosen: list[int] = []
-    while remaining:
-        best = max(
-            range(len(tree.cliques)),
-            key=lambda i: (len(remaining & set(tree.cliques[i])), -tree.domain.size(tree.cliques[i])),
-        )
-        chosen.append(best)
-        remaining -= set(tree.cliques[best])
-    graph = tree.graph()
-    nodes = {chosen[0]}
-    for other in chosen[1:]:
-        nodes.update(nx.shortest_path(graph, chosen[0], other))
-    return sorted(nodes)
-
-
 def marginal(
     tree: JunctionTree, log_beliefs: Sequence[np.ndarray], attributes: Sequence[str]
 ) -> np.ndarray:
@@ -155,53 +137,109 @@ def marginal(
     numpy.ndarray
         ``P(attributes)``, shape ``domain.marginal_shape(attributes)``.
     """
-    attributes = tuple(attributes)
-    if len(set(attributes)) != len(attributes):
-        raise ParameterError(f"attributes {attributes!r} must be distinct")
-    for a in attributes:
-        tree.domain.index(a)
-    inside = tree.containing(attributes)
-    if inside is not None:
-        clique = tree.cliques[inside]
-        drop = tuple(i for i, a in enumerate(clique) if a not in attributes)
-        table = np.exp(log_beliefs[inside]).sum(axis=drop)
-        kept = [a for a in clique if a in attributes]
-        return np.transpose(table, [kept.index(a) for a in attributes])
-    return _eliminate(tree, log_beliefs, attributes)
+    return MarginalQueries(tree, log_beliefs)(attributes)
 
 
-def _eliminate(
-    tree: JunctionTree, log_beliefs: Sequence[np.ndarray], attributes: tuple[str, ...]
-) -> np.ndarray:
-    """Variable elimination over the subtree covering ``attributes``.
+class MarginalQueries:
+    """Marginals of one calibrated tree, for many queries in a row.
 
-    On a calibrated tree the joint of a connected subtree is
-    ``P(root) * prod P(child | separator)``; einsum contracts that product onto
-    the query, choosing the contraction order itself.
+    The clique probabilities, the conditionals of each child clique given its
+    parent and the tree's graph are computed on first use and shared by
+    every later query: a selection loop asking for hundreds of marginals pays
+    for each once. Memory grows up to about twice the model's tables, and is
+    freed with the object.
+
+    Parameters
+    ----------
+    tree : JunctionTree
+        The calibrated tree.
+    log_beliefs : sequence of numpy.ndarray
+        ``log P(clique i)`` for every clique (normalised: each sums to one).
     """
-    nodes = _steiner_cliques(tree, attributes)
-    sub = tree.graph().subgraph(nodes)
-    root = nodes[0]
-    labels: dict[str, int] = {}
 
-    def label(attrs: Sequence[str]) -> list[int]:
-        return [labels.setdefault(a, len(labels)) for a in attrs]
+    def __init__(self, tree: JunctionTree, log_beliefs: Sequence[np.ndarray]):
+        self.tree = tree
+        self.log_beliefs = log_beliefs
+        self._probabilities: dict[int, np.ndarray] = {}
+        self._conditionals: dict[tuple[int, int], np.ndarray] = {}
+        self._graph: nx.Graph | None = None
 
-    operands: list[object] = []
-    root_clique = tree.cliques[root]
-    operands += [np.exp(log_beliefs[root]), label(root_clique)]
-    for parent, child in nx.bfs_edges(sub, root):
-        clique = tree.cliques[child]
-        joint = np.exp(log_beliefs[child])
-        sep = set(clique) & set(tree.cliques[parent])
-        sep_axes = tuple(i for i, a in enumerate(clique) if a not in sep)
-        sep_mass = joint.sum(axis=sep_axes, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            conditional = np.where(sep_mass > 0, joint / sep_mass, 0.0)
-        operands += [conditional, label(clique)]
-    if len(labels) > 52:
-        raise ParameterError(
-            f"the marginal over {attributes!r} spans {len(labels)} attributes of the model; "
-            "ask for marginals over attributes that are closer in the model"
-        )
-    return np.einsum(*operands, label(attributes), optimize="greedy")
+    def __call__(self, attributes: Sequence[str]) -> np.ndarray:
+        """``P(attributes)``, axes in the order given; see :func:`marginal`."""
+        attributes = tuple(attributes)
+        if len(set(attributes)) != len(attributes):
+            raise ParameterError(f"attributes {attributes!r} must be distinct")
+        for a in attributes:
+            self.tree.domain.index(a)
+        inside = self.tree.containing(attributes)
+        if inside is not None:
+            clique = self.tree.cliques[inside]
+            drop = tuple(i for i, a in enumerate(clique) if a not in attributes)
+            table = self._probability(inside).sum(axis=drop)
+            kept = [a for a in clique if a in attributes]
+            return np.transpose(table, [kept.index(a) for a in attributes])
+        return self._eliminate(attributes)
+
+    def _probability(self, index: int) -> np.ndarray:
+        table = self._probabilities.get(index)
+        if table is None:
+            table = self._probabilities[index] = np.exp(self.log_beliefs[index])
+        return table
+
+    def _conditional(self, child: int, parent: int) -> np.ndarray:
+        """``P(child clique | separator with parent)``, zero where the separator has no mass."""
+        table = self._conditionals.get((child, parent))
+        if table is None:
+            clique = self.tree.cliques[child]
+            joint = self._probability(child)
+            sep = set(clique) & set(self.tree.cliques[parent])
+            sep_axes = tuple(i for i, a in enumerate(clique) if a not in sep)
+            sep_mass = joint.sum(axis=sep_axes, keepdims=True)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                table = np.where(sep_mass > 0, joint / sep_mass, 0.0)
+            self._conditionals[(child, parent)] = table
+        return table
+
+    def _steiner_cliques(self, attributes: Sequence[str]) -> list[int]:
+        """Cliques of a small subtree that together contain every attribute."""
+        tree = self.tree
+        remaining = set(attributes)
+        chosen: list[int] = []
+        while remaining:
+            best = max(
+                range(len(tree.cliques)),
+                key=lambda i: (len(remaining & set(tree.cliques[i])), -tree.domain.size(tree.cliques[i])),
+            )
+            chosen.append(best)
+            remaining -= set(tree.cliques[best])
+        if self._graph is None:
+            self._graph = tree.graph()
+        nodes = {chosen[0]}
+        for other in chosen[1:]:
+            nodes.update(nx.shortest_path(self._graph, chosen[0], other))
+        return sorted(nodes)
+
+    def _eliminate(self, attributes: tuple[str, ...]) -> np.ndarray:
+        """Variable elimination over the subtree covering ``attributes``.
+
+        On a calibrated tree the joint of a connected subtree is
+        ``P(root) * prod P(child | separator)``; einsum contracts that product onto
+        the query, choosing the contraction order itself.
+        """
+        nodes = self._steiner_cliques(attributes)
+        sub = self._graph.subgraph(nodes)
+        root = nodes[0]
+        labels: dict[str, int] = {}
+
+        def label(attrs: Sequence[str]) -> list[int]:
+            return [labels.setdefault(a, len(labels)) for a in attrs]
+
+        operands: list[object] = [self._probability(root), label(self.tree.cliques[root])]
+        for parent, child in nx.bfs_edges(sub, root):
+            operands += [self._conditional(child, parent), label(self.tree.cliques[child])]
+        if len(labels) > 52:
+            raise ParameterError(
+                f"the marginal over {attributes!r} spans {len(labels)} attributes of the model; "
+                "ask for marginals over attributes that are closer in the model"
+            )
+        return np.einsum(*operands, label(attributes), optimize="greedy")

@@ -9,7 +9,7 @@ import numpy as np
 from dpsynth.domain import Domain
 from dpsynth.errors import ParameterError, parameter_error
 from dpsynth.pgm.factor import Clique, CliqueVector, Factor
-from dpsynth.pgm.inference import broadcast_shape, calibrate, marginal
+from dpsynth.pgm.inference import MarginalQueries, broadcast_shape, calibrate, marginal
 from dpsynth.pgm.junction_tree import JunctionTree, junction_tree
 
 
@@ -123,6 +123,23 @@ class GraphicalModel:
             Shape ``domain.marginal_shape(attributes)``; sums to ``total``.
         """
         return self.total * marginal(self.tree, self.log_beliefs, tuple(attributes))
+
+    def marginals(self, cliques: Iterable[Iterable[str]]) -> list[np.ndarray]:
+        """Counts of many marginals, sharing the work that queries have in common.
+
+        Parameters
+        ----------
+        cliques : iterable of iterable of str
+            Each a tuple of distinct attributes of the domain.
+
+        Returns
+        -------
+        list of numpy.ndarray
+            As :meth:`marginal` for each clique, in order. Intermediate tables
+            (up to about twice the model's size) live only during the call.
+        """
+        queries = MarginalQueries(self.tree, self.log_beliefs)
+        return [self.total * queries(tuple(c)) for c in cliques]
 
     def condition(self, conditions: Mapping[str, int]) -> GraphicalModel:
         """The model of the records with ``attribute == code`` for every condition.

@@ -39,7 +39,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from dpsynth.errors import ParameterError, parameter_error
-from dpsynth.pgm import GraphicalModel, junction_tree, model_size
+from dpsynth.pgm import GraphicalModel, junction_tree, model_fits, model_size
 from dpsynth.schema import Schema
 from dpsynth.synthesizers.base import MeasurementSession, Synthesizer
 from dpsynth.synthesizers.compression import DomainCompression, EmptyCodeExclusion
@@ -238,8 +238,8 @@ class AIM(EmptyCodeExclusion, Synthesizer):
     ) -> Clique:
         weights = np.array([weight_of[c] for c in eligible])
         errors = np.empty(len(eligible))
-        for i, clique in enumerate(eligible):
-            error = np.abs(truth[clique] - model.marginal(clique)).sum()
+        for i, (clique, estimate) in enumerate(zip(eligible, model.marginals(eligible), strict=True)):
+            error = np.abs(truth[clique] - estimate).sum()
             errors[i] = weights[i] * (error - _BIAS * sigma * truth[clique].size)
         return session.select(
             eligible, errors, epsilon=epsilon, sensitivity=float(weights.max()), step="select a marginal"
@@ -280,7 +280,7 @@ def _eligible(domain, cliques: list[Clique], candidates: dict[Clique, float], li
     sizer = _ExtendedTreeSize(junction_tree(domain, cliques))
     return [
         c for c in candidates
-        if sizer.nbytes_with(c) <= limit or model_size(domain, [*cliques, c])[1] <= limit
+        if sizer.nbytes_with(c) <= limit or model_fits(domain, [*cliques, c], limit)
     ]
 
 

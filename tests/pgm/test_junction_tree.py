@@ -6,7 +6,7 @@ import pytest
 
 from dpsynth.domain import Domain
 from dpsynth.errors import ModelTooLargeError, ParameterError
-from dpsynth.pgm.junction_tree import check_model_size, junction_tree, model_size
+from dpsynth.pgm.junction_tree import check_model_size, junction_tree, model_fits, model_size
 
 
 def assert_valid(tree, cliques):
@@ -77,6 +77,9 @@ def test_random_cliques_give_valid_trees(seed):
     tree = junction_tree(domain, cliques)
     assert_valid(tree, cliques)
     assert tree.cells == sum(math.prod(domain[a] for a in c) for c in tree.cliques)
+    cells, nbytes = model_size(domain, cliques)
+    assert cells == tree.cells
+    assert model_fits(domain, cliques, nbytes) and not model_fits(domain, cliques, nbytes - 1)
 
 
 def test_model_size_is_cached_and_order_insensitive():

@@ -19,6 +19,19 @@ def test_marginals_are_counts_of_the_normalised_model(helpers, seed):
     assert set(model.cliques) == {domain.canonical(c) for c in potentials.cliques}
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_batched_marginals_equal_one_at_a_time_and_brute_force(helpers, seed):
+    rng = np.random.default_rng(seed)
+    domain, potentials = helpers.random_model(rng, n_attrs=6, n_cliques=5)
+    model = GraphicalModel(domain, potentials, total=80.0)
+    joint = helpers.brute_joint(domain, potentials)
+    # Queries inside one clique, across cliques, repeated and reordered share cached tables.
+    queries = [("x0",), ("x5", "x0"), ("x1", "x3", "x4"), ("x5", "x0"), ("x4", "x3", "x1"), domain.attributes]
+    for query, batched in zip(queries, model.marginals(queries), strict=True):
+        np.testing.assert_allclose(batched, model.marginal(query), atol=1e-12)
+        np.testing.assert_allclose(batched, 80.0 * helpers.brute_marginal(domain, joint, query), atol=1e-9)
+
+
 def test_condition_matches_the_brute_force_conditional(helpers):
     rng = np.random.default_rng(9)
     domain, potentials = helpers.random_model(rng, n_attrs=5, n_cliques=5)
