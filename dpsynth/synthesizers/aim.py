@@ -160,18 +160,8 @@ class AIM(EmptyCodeExclusion, Synthesizer):
         epsilon = math.sqrt(8.0 * (1.0 - MEASURE_SHARE) * rho / rounds)
 
         workload = self._workload(domain.attributes)
-        noisy = {
-            a: session.measure_one((a,), sigma, step="measure one-way marginals").values
-            for a in domain.attributes
-        }
-        compression = (
-            DomainCompression.from_noisy_counts(domain, noisy, sigma)
-            if self.compress
-            else DomainCompression.identity(domain)
-        )
-        session = session.compressed(compression)
+        session, compression, measurements = session.measure_one_way(sigma, compress=self.compress)
         domain = compression.domain
-        measurements = [compression.one_way_measurement(a, noisy[a], sigma) for a in domain.attributes]
         candidates = _candidates(workload, domain)
         truth = {c: session.exact_counts(c).astype(float) for c in candidates}
         max_bytes = self.max_model_bytes

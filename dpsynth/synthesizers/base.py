@@ -133,6 +133,28 @@ class MeasurementSession:
         )
         return candidates[int(index)]
 
+    def measure_one_way(
+        self, sigma: float, *, compress: bool
+    ) -> tuple[MeasurementSession, DomainCompression, list[Measurement]]:
+        """Measure every one-way marginal with noise ``sigma``, then compress the domain.
+
+        With ``compress``, codes whose noisy count is below ``3 sigma`` are
+        merged (post-processing). Returns the session on the compressed
+        domain, the compression, and the one-way measurements expressed on
+        the compressed domain.
+        """
+        noisy = {
+            a: self.measure_one((a,), sigma, step="measure one-way marginals").values
+            for a in self.domain.attributes
+        }
+        compression = (
+            DomainCompression.from_noisy_counts(self.domain, noisy, sigma)
+            if compress
+            else DomainCompression.identity(self.domain)
+        )
+        one_way = [compression.one_way_measurement(a, noisy[a], sigma) for a in self.domain.attributes]
+        return self.compressed(compression), compression, one_way
+
     def compressed(self, compression: DomainCompression) -> MeasurementSession:
         """A session on the compressed domain, charging the same accountant."""
         return MeasurementSession(CompressedCounts(self.engine, compression), self.accountant)

@@ -74,17 +74,7 @@ class MST(EmptyCodeExclusion, Synthesizer):
         rho_part = rho / 3.0 if d > 1 else rho
 
         sigma1 = math.sqrt(d / (2.0 * rho_part))
-        noisy = {
-            a: session.measure_one((a,), sigma1, step="measure one-way marginals").values
-            for a in domain.attributes
-        }
-        compression = (
-            DomainCompression.from_noisy_counts(domain, noisy, sigma1)
-            if self.compress
-            else DomainCompression.identity(domain)
-        )
-        compressed = session.compressed(compression)
-        one_way = [compression.one_way_measurement(a, noisy[a], sigma1) for a in domain.attributes]
+        compressed, compression, one_way = session.measure_one_way(sigma1, compress=self.compress)
         if d == 1:
             return self._estimate(compression.domain, one_way), compression
 
