@@ -73,6 +73,9 @@ class AIM(EmptyCodeExclusion, Synthesizer):
         ``16 * number of columns``. Annealing usually ends the run earlier.
     max_iters : int
         Estimation iterations per round (warm-started); the final fit uses 4x.
+        On Adult at epsilon 1, 50 and 100 give the same accuracy (3-way TVD
+        0.060 over 5 and 8 runs) and 300 or more a worse one: a tighter fit
+        of each round's noisy model makes annealing fire sooner.
     compress : bool
         Merge codes whose noisy one-way count is below ``3 sigma``.
     progress : bool or None
@@ -91,7 +94,7 @@ class AIM(EmptyCodeExclusion, Synthesizer):
         discovery_fraction: float = 0.1,
         max_model_mb: float = 80.0,
         max_rounds: int | None = None,
-        max_iters: int = 100,
+        max_iters: int = 50,
         compress: bool = True,
         progress: bool | None = None,
         random_state: int | np.random.Generator | None = None,
