@@ -51,6 +51,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -480,8 +481,15 @@ def targets(results: dict) -> list[str]:
 def markdown(results: dict) -> str:
     """The ``## scale`` section of RESULTS.md."""
     m, v = results.get("machine", {}), results.get("versions", {})
-    sizes = ",".join(f"{r:.0e}".replace("+0", "") for r in sorted({r["rows"] for r in results["runs"]}))
-    repeats = max((len(r["repeats"]) for r in results["runs"] if "repeats" in r), default=0)
+    def spelled(rows: Iterable[int]) -> str:
+        return ",".join(f"{r:.0e}".replace("+0", "") for r in sorted(set(rows)))
+
+    sizes = spelled(r["rows"] for r in results["runs"])
+    # One command per engine and task measured several times, as those runs were made.
+    repeated: dict[tuple[str, str, int], list[int]] = {}
+    for r in results["runs"]:
+        if "repeats" in r:
+            repeated.setdefault((r["engine"], r["task"], len(r["repeats"])), []).append(r["rows"])
     out = [SECTION, "",
            "Counting and MST on Adult resampled with jitter to 10^6 and 10^7 rows (15 columns, one "
            "Parquet file; generator in the docstring of `benchmarks/scale.py`, fixed by its seed), "
@@ -502,8 +510,8 @@ def markdown(results: dict) -> str:
            "",
            "```",
            f".venv/bin/python benchmarks/scale.py --rows {sizes} --engines numpy,duckdb,spark",
-           *([f".venv/bin/python benchmarks/scale.py --rows {sizes} --engines duckdb --tasks count "
-              f"--repeat {repeats}"] if repeats else []),
+           *(f".venv/bin/python benchmarks/scale.py --rows {spelled(rows)} "
+             f"--engines {engine} --tasks {task} --repeat {n}" for (engine, task, n), rows in sorted(repeated.items())),
            "```",
            "",
            f"Machine: {m.get('nproc')} cores ({m.get('cpu')}), {m.get('memory_gib')} GiB, Python "
