@@ -29,6 +29,7 @@ from dpsynth.engines.sql import (
     SourceType,
     code_expression,
     column_plans,
+    narrowest_code,
     type_problem,
 )
 from dpsynth.errors import DataReadError, EngineError, InputDataError, Problem, parameter_error
@@ -124,7 +125,9 @@ class DuckDBEngine(GroupedSourceEngine):
         typed = [type_problem(p.spec, self._sources[p.name], types[p.name]) for p in self._plans]
         if any(typed):
             raise InputDataError([p for p in typed if p is not None])
-        codes = ", ".join(f"{self._expression(p)} AS c{i}" for i, p in enumerate(self._plans))
+        codes = ", ".join(
+            f"{narrowest_code(self._expression(p), self.domain[p.name])} AS c{i}" for i, p in enumerate(self._plans)
+        )
         keys = ", ".join(f"c{i}" for i in range(len(self._plans)))
         result = self._fetch(f"SELECT {keys}, count(*) AS n FROM (SELECT {codes} FROM src) GROUP BY {keys}", numpy=True)
         weights = np.asarray(result["n"], dtype=np.int64)

@@ -8,7 +8,16 @@ import pytest
 
 from dpsynth.encoding import TableEncoder
 from dpsynth.engines import DuckDBEngine, NumpyEngine
-from dpsynth.engines.sql import DUCKDB, SPARK, SourceType, code_expression, column_plans, packed_key
+from dpsynth.engines.sql import (
+    DUCKDB,
+    SPARK,
+    Refusal,
+    SourceType,
+    code_expression,
+    column_plans,
+    narrowest_code,
+    packed_key,
+)
 from dpsynth.schema import ColumnKind, ColumnSpec, Schema
 
 duckdb = pytest.importorskip("duckdb")
@@ -99,3 +108,31 @@ def test_the_packed_key_is_the_row_major_cell_index_and_minus_one_for_a_refusal(
 def test_no_packed_key_when_the_cells_reach_two_to_the_63():
     assert packed_key([f"c{i}" for i in range(21)], [8] * 21) is None  # 2**63 cells
     assert packed_key([f"c{i}" for i in range(21)], [8] * 20 + [7]) is not None
+
+
+@pytest.mark.parametrize(
+    ("size", "type_name"),
+    [(1, "TINYINT"), (127, "TINYINT"), (128, "SMALLINT"), (32767, "SMALLINT"), (32768, "INTEGER"),
+     (2**31 - 1, "INTEGER"), (2**31, "BIGINT")],
+)
+def test_codes_travel_in_the_narrowest_integer_that_holds_the_largest_code_and_every_refusal(size, type_name):
+    values = sorted({0, size - 1, *(int(r) for r in Refusal)})
+    rows = " UNION ALL ".join(f"SELECT CAST({v} AS BIGINT) AS c" for v in values)
+    relation = duckdb.connect().sql(f"SELECT {narrowest_code('c', size)} AS c FROM ({rows}) ORDER BY c")
+    assert str(relation.types[0]) == type_name
+    assert [v for (v,) in relation.fetchall()] == values
+
+
+def test_a_column_of_more_than_127_codes_counts_alike_on_duckdb_and_numpy(tmp_path):
+    names = [f"v{i:03d}" for i in range(300)]
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"wide": rng.choice(names, 5000), "narrow": rng.choice(["a", "b"], 5000)})
+    path = tmp_path / "wide.parquet"
+    df.to_parquet(path)
+    schema = Schema([ColumnSpec("wide", ColumnKind.CATEGORICAL, categories=names),
+                     ColumnSpec("narrow", ColumnKind.CATEGORICAL, categories=["a", "b"])])
+    encoder = TableEncoder(schema)
+    expected = one_way(encoder, df).counts([("wide", "narrow")])[0]
+    got = DuckDBEngine(path, encoder).counts([("wide", "narrow")])[0]
+    np.testing.assert_array_equal(got, expected)
+    assert got[-1].sum() > 0  # the last of the 300 codes is counted, not wrapped
