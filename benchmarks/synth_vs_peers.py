@@ -285,6 +285,18 @@ def already_done(results: dict, method: str, epsilon: float, seed: int, cap: flo
     return False
 
 
+def timed_out_before(results: dict, method: str, epsilon: float, seed: int, cap: float) -> int | None:
+    """A lower seed of the same cell that did not finish under ``cap`` or a longer one, if any.
+
+    Its other seeds are not run: each would only spend the whole cap to say the same.
+    """
+    for run in results["runs"]:
+        if ((run["method"], run["epsilon"]) == (method, epsilon) and run["seed"] < seed
+                and run["status"] == "timeout" and run["cap_minutes"] >= cap):
+            return run["seed"]
+    return None
+
+
 def replace_run(results: dict, record: dict) -> None:
     key = (record["method"], record["epsilon"], record["seed"])
     results["runs"] = [r for r in results["runs"] if (r["method"], r["epsilon"], r["seed"]) != key]
@@ -338,6 +350,19 @@ def summary_rows(results: dict) -> list[dict]:
     return rows
 
 
+def _difference(ours: list[float], theirs: list[float]) -> str:
+    """`` (difference d ± standard error over n and m runs)``, when both sides have two runs or more.
+
+    The DP noise differs from run to run, so a difference within about two
+    standard errors says the two are not told apart by these runs.
+    """
+    if len(ours) < 2 or len(theirs) < 2:
+        return ""
+    difference = float(np.mean(ours) - np.mean(theirs))
+    error = float(np.sqrt(np.var(ours, ddof=1) / len(ours) + np.var(theirs, ddof=1) / len(theirs)))
+    return f" (difference {difference:+.4f} ± {error:.4f} s.e., {len(ours)} and {len(theirs)} runs)"
+
+
 def targets(rows: list[dict]) -> list[str]:
     """The issue's targets, checked on the finished runs only (an unfinished peer is no comparison)."""
     lines = []
@@ -356,8 +381,9 @@ def targets(rows: list[dict]) -> list[str]:
                 continue
             best = min(peers, key=peers.get)
             verdict = "met" if mine <= peers[best] else "NOT met"
+            spread = _difference(ours["tvd3_mean"], by_key[(f"{best}-{algo}", epsilon)]["tvd3_mean"])
             lines.append(f"- eps={epsilon:g} {algo.upper()} mean 3-way TVD: ours {mine:.4f} vs best peer "
-                         f"{best} {peers[best]:.4f}: {verdict}")
+                         f"{best} {peers[best]:.4f}{spread}: {verdict}")
     ours = by_key.get(("dpsynth-aim", 1.0))
     peer_aims = [by_key.get((f"{p}-aim", 1.0)) for p in PEERS if p != "dpsynth"]
     peer_times = [np.mean(r["seconds"]) for r in peer_aims if r and r["seconds"]]
@@ -426,8 +452,12 @@ def markdown(results: dict) -> str:
     if skipped:
         out += ["Skipped peers: " + "; ".join(f"{p}: {why}" for p, why in sorted(skipped.items())), ""]
     planned = len(METHODS) * 9
-    out += [f"Runs recorded: {len(results['runs'])} of the full grid's {planned} ({len(METHODS)} methods "
-            "x epsilon 0.3, 1, 3 x seeds 0, 1, 2); rows absent below have not been run yet.", ""]
+    in_grid = [r for r in results["runs"] if r["seed"] in (0, 1, 2)]
+    extra = sorted({(r["method"], r["epsilon"]) for r in results["runs"] if r["seed"] not in (0, 1, 2)})
+    out += [f"Runs recorded: {len(in_grid)} of the full grid's {planned} ({len(METHODS)} methods "
+            "x epsilon 0.3, 1, 3 x seeds 0, 1, 2); rows absent below have not been run yet."
+            + (" Extra seeds, for cells too close to tell apart on three runs: "
+               + ", ".join(f"{m} eps={e:g}" for m, e in extra) + "." if extra else ""), ""]
     out += ["| method | eps | finished | wall s | CPU s | peak MB | 2-way TVD mean | 2-way max "
             "| 3-way TVD mean | 3-way max | accuracy | AUC |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -439,7 +469,8 @@ def markdown(results: dict) -> str:
                    f"{_fmt(r['auc'], 3)} |")
     notes = [f"- {r['method']} eps={r['epsilon']:g}, {n}" for r in rows for n in r["notes"]]
     if notes:
-        out += ["", "Runs that did not finish:", *notes]
+        out += ["", "Runs that did not finish (the other seeds of such a cell are not run: each would "
+                "spend the whole cap to say the same):", *notes]
     remarks = [f"- {r['method']} eps={r['epsilon']:g}, {n}" for r in rows for n in r["remarks"]]
     if remarks:
         out += ["", "Remarks of the runners on finished runs:", *remarks]
@@ -516,6 +547,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         cap = args.cap_minutes if args.cap_minutes is not None else DEFAULT_CAPS[algo]
         if already_done(results, method, epsilon, seed, cap):
+            continue
+        capped = timed_out_before(results, method, epsilon, seed, cap)
+        if capped is not None:
+            print(f"not running {method} eps={epsilon:g} seed={seed}: seed {capped} did not finish "
+                  f"in {cap:g} min", flush=True)
             continue
         print(f"{time.strftime('%H:%M:%S')} {method} eps={epsilon:g} seed={seed} (cap {cap:g} min)",
               flush=True)
