@@ -34,7 +34,7 @@ from scipy.sparse.linalg import lsqr
 
 from dpsynth.domain import Domain
 from dpsynth.errors import ParameterError, parameter_error
-from dpsynth.pgm.factor import Clique, CliqueVector, Factor
+from dpsynth.pgm.factor import Clique, CliqueVector, Factor, sum_axes
 from dpsynth.pgm.inference import broadcast_shape, calibrate
 from dpsynth.pgm.junction_tree import DEFAULT_MAX_BYTES, check_model_size, junction_tree
 from dpsynth.pgm.model import GraphicalModel, canonical_potentials
@@ -302,9 +302,11 @@ def estimate(
         host = next(c for c in cliques if set(plan.clique) <= set(c))
         grad_host.append((host, [domain[a] if a in plan.clique else 1 for a in host]))
     grad_shapes = [broadcast_shape(tree, p.index, p.clique) for p in plans]
-    by_host: dict[int, list[int]] = {}
+    reading_order: dict[int, list[int]] = {i: [] for i in range(len(tree.cliques))}
     for k, p in enumerate(plans):
-        by_host.setdefault(p.index, []).append(k)
+        reading_order[p.index].append(k)
+    for members in reading_order.values():
+        members.sort(key=lambda k: -domain.size(plans[k].clique))
 
     def evaluate(
         point: dict[Clique, np.ndarray], step_size: float, grads: list[np.ndarray] | None
@@ -319,9 +321,19 @@ def estimate(
         mus: list[np.ndarray] = [np.empty(0)] * len(plans)
 
         def read(index: int, prob: np.ndarray) -> None:
-            for k in by_host.get(index, ()):
-                drop = tuple(j for j, a in enumerate(tree.cliques[index]) if a not in plans[k].clique)
-                mus[k] = total * prob.sum(axis=drop)
+            # Largest measurement first, each summed from the smallest table already at hand
+            # that holds it: a big clique hosting several measurements is summed over once,
+            # not once per measurement.
+            at_hand = [(tree.cliques[index], prob)]
+            for k in reading_order[index]:
+                wanted = set(plans[k].clique)
+                attributes, table = min(
+                    (pair for pair in at_hand if wanted <= set(pair[0])), key=lambda pair: pair[1].size
+                )
+                drop = tuple(j for j, a in enumerate(attributes) if a not in wanted)
+                marginal = sum_axes(table, drop)
+                at_hand.append((tuple(a for a in attributes if a in wanted), marginal))
+                mus[k] = total * marginal
 
         _, log_partition = calibrate(tree, terms, visit=read, keep=False)
         return log_partition, mus

@@ -15,6 +15,7 @@ import networkx as nx
 import numpy as np
 
 from dpsynth.errors import ParameterError
+from dpsynth.pgm.factor import sum_axes
 from dpsynth.pgm.junction_tree import JunctionTree
 
 
@@ -86,7 +87,7 @@ def calibrate(
     # Collect: each child's table holds its potential plus all its children's messages.
     for step in schedule:
         table, peak = _shifted_exp(tables[step.child])
-        message = _log(table.sum(axis=step.child_drop), peak)
+        message = _log(sum_axes(table, step.child_drop), peak)
         del table
         upward[step.child] = message
         tables[step.parent] += message.reshape(step.parent_shape)
@@ -103,7 +104,7 @@ def calibrate(
             if not np.isfinite(log_partition):
                 return tables, log_partition
         for step in children.get(index, ()):
-            incoming = _log(table.sum(axis=step.parent_drop), peak)
+            incoming = _log(sum_axes(table, step.parent_drop), peak)
             message = upward[step.child]
             with np.errstate(invalid="ignore"):
                 # Where the child sent -inf its belief is -inf already; avoid -inf - -inf.
@@ -175,7 +176,8 @@ class MarginalQueries:
         if inside is not None:
             clique = self.tree.cliques[inside]
             drop = tuple(i for i, a in enumerate(clique) if a not in attributes)
-            table = self._probability(inside).sum(axis=drop)
+            # A copy when nothing is summed out: the cached table must not leak to the caller.
+            table = sum_axes(self._probability(inside), drop) if drop else self._probability(inside).copy()
             kept = [a for a in clique if a in attributes]
             return np.transpose(table, [kept.index(a) for a in attributes])
         return self._eliminate(attributes)
@@ -194,7 +196,9 @@ class MarginalQueries:
             joint = self._probability(child)
             sep = set(clique) & set(self.tree.cliques[parent])
             sep_axes = tuple(i for i, a in enumerate(clique) if a not in sep)
-            sep_mass = joint.sum(axis=sep_axes, keepdims=True)
+            sep_mass = sum_axes(joint, sep_axes).reshape(
+                [n if a in sep else 1 for a, n in zip(clique, joint.shape, strict=True)]
+            )
             with np.errstate(divide="ignore", invalid="ignore"):
                 table = np.where(sep_mass > 0, joint / sep_mass, 0.0)
             self._conditionals[(child, parent)] = table

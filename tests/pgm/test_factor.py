@@ -4,7 +4,7 @@ from scipy.special import logsumexp as scipy_logsumexp
 
 from dpsynth.domain import Domain
 from dpsynth.errors import ParameterError
-from dpsynth.pgm.factor import CliqueVector, Factor, logsumexp
+from dpsynth.pgm.factor import CliqueVector, Factor, logsumexp, sum_axes
 
 DOMAIN = Domain(("a", "b", "c"), (2, 3, 4))
 
@@ -91,3 +91,20 @@ def test_clique_vector_arithmetic():
         u + CliqueVector.zeros(DOMAIN, [("a",)])
     with pytest.raises(ParameterError, match="filed under"):
         CliqueVector({("a",): Factor(("b",), np.zeros(3))})
+
+
+@pytest.mark.parametrize(
+    ("shape", "axes"),
+    [((3, 4, 5), (1,)), ((3, 4, 5), (0, 2)), ((2, 3, 4, 5, 6), (0, 2, 4)), ((2, 3, 4, 5, 6), (0, 1, 2, 3, 4)),
+     ((7,), (0,)), ((4, 1, 3), (1,))],
+)
+def test_sum_axes_is_numpys_sum_over_those_axes(shape, axes):
+    values = np.random.default_rng(0).random(shape)
+    got = sum_axes(values, axes)
+    assert got.shape == values.sum(axis=axes).shape
+    np.testing.assert_allclose(got, values.sum(axis=axes), rtol=1e-12)
+
+
+def test_sum_axes_over_no_axis_is_the_table_itself():
+    values = np.arange(6.0).reshape(2, 3)
+    assert sum_axes(values, ()) is values
