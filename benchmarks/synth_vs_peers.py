@@ -25,6 +25,7 @@ Usage::
     .venv/bin/python benchmarks/synth_vs_peers.py                      # full grid
     .venv/bin/python benchmarks/synth_vs_peers.py --methods dpsynth-mst,opendp-mst \\
         --epsilons 1 --seeds 0 --cap-minutes 15
+    .venv/bin/python benchmarks/synth_vs_peers.py --methods dpsynth-aim --again   # re-measure after a change
     .venv/bin/python benchmarks/synth_vs_peers.py --report            # RESULTS.md section only
 """
 
@@ -520,6 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cap-minutes", type=float, default=None,
                         help=f"time cap per run (default: MST {DEFAULT_CAPS['mst']:g}, "
                              f"AIM {DEFAULT_CAPS['aim']:g} minutes)")
+    parser.add_argument("--again", action="store_true",
+                        help="re-run the selected cells even if they are recorded (the new runs replace them)")
     parser.add_argument("--report", action="store_true", help="only rewrite the RESULTS.md section")
     args = parser.parse_args(argv)
 
@@ -546,9 +549,9 @@ def main(argv: list[str] | None = None) -> int:
         if peer in results["skipped"]:
             continue
         cap = args.cap_minutes if args.cap_minutes is not None else DEFAULT_CAPS[algo]
-        if already_done(results, method, epsilon, seed, cap):
+        if not args.again and already_done(results, method, epsilon, seed, cap):
             continue
-        capped = timed_out_before(results, method, epsilon, seed, cap)
+        capped = None if args.again else timed_out_before(results, method, epsilon, seed, cap)
         if capped is not None:
             print(f"not running {method} eps={epsilon:g} seed={seed}: seed {capped} did not finish "
                   f"in {cap:g} min", flush=True)
