@@ -105,9 +105,10 @@ class GroupedCounts:
         if not clique:
             return np.array(self._n, dtype=np.int64)
         shape = self.domain.marginal_shape(clique)
-        flat = np.zeros(self.distinct_rows, dtype=np.int64)
-        for a, size in zip(clique, shape, strict=True):
-            flat *= size
+        # Row-major cell index; a one-way marginal counts the codes as they are.
+        flat = self._columns[clique[0]]
+        for a, size in zip(clique[1:], shape[1:], strict=True):
+            flat = flat * size  # a new array: the stored codes stay as they are
             flat += self._columns[a]
         size = int(np.prod(shape))
         # float64 sums of whole numbers are exact below 2**53 rows, checked at construction.
