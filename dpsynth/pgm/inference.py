@@ -196,9 +196,7 @@ class MarginalQueries:
             joint = self._probability(child)
             sep = set(clique) & set(self.tree.cliques[parent])
             sep_axes = tuple(i for i, a in enumerate(clique) if a not in sep)
-            sep_mass = sum_axes(joint, sep_axes).reshape(
-                [n if a in sep else 1 for a, n in zip(clique, joint.shape, strict=True)]
-            )
+            sep_mass = np.expand_dims(sum_axes(joint, sep_axes), sep_axes)
             with np.errstate(divide="ignore", invalid="ignore"):
                 table = np.where(sep_mass > 0, joint / sep_mass, 0.0)
             self._conditionals[(child, parent)] = table
