@@ -439,7 +439,13 @@ def markdown(results: dict) -> str:
            "```",
            "for peer in opendp smartnoise dpmm; do bash benchmarks/peers/setup.sh $peer; done",
            ".venv/bin/python benchmarks/synth_vs_peers.py   # resumable; subsets: --methods "
-           "--epsilons --seeds --cap-minutes",
+           "--epsilons --seeds --cap-minutes; --again re-measures",
+           "# extra seeds at eps=1 AIM, and our AIM re-measured after the faster estimation:",
+           ".venv/bin/python benchmarks/synth_vs_peers.py --methods dpsynth-aim,dpmm-aim --epsilons 1 "
+           "--seeds 3,4,5",
+           ".venv/bin/python benchmarks/synth_vs_peers.py --methods dpsynth-aim --epsilons 1,0.3 "
+           "--seeds 0,1,2,3,4,5 --again",
+           ".venv/bin/python benchmarks/synth_vs_peers.py --methods dpsynth-aim --epsilons 3 --seeds 0,1,2 --again",
            "```",
            "",
            f"Machine: {m.get('nproc')} cores ({m.get('cpu')}), {m.get('memory_gib')} GiB, Python "
