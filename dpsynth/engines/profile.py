@@ -39,8 +39,8 @@ from dpsynth.engines.sql import (
     SPARK,
     Dialect,
     SourceType,
-    _category_key,
     _double,
+    category_key_expression,
     type_problem,
 )
 from dpsynth.errors import DataReadError, InputDataError, Problem
@@ -126,7 +126,7 @@ class _SQLProfiler(ABC):
 
     def category_counts(self, column: str) -> dict[str, int]:
         """Rows per key, grouped by the engine's own ``category_key`` expression."""
-        key = _category_key(self.dialect.identifier(column), self._sources[column])
+        key = category_key_expression(self.dialect.identifier(column), self._sources[column])
         table = self._group(self._present(column), key)
         return {str(k): int(n) for k, n in zip(table["k"], table["n"], strict=True)}
 

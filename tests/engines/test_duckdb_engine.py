@@ -87,6 +87,27 @@ def test_integer_categories_match_text_and_float_values(tmp_path):
         np.testing.assert_array_equal(got, [1, 2, 1])
 
 
+def test_categorical_keys_decode_to_the_codes_of_missing_and_other_values(tmp_path):
+    # Text, booleans and integers grouped by their position in a list ending with NULL.
+    df = pd.DataFrame({
+        "text": pd.array(["a", None, "b", "zzz", "a", None], dtype="string"),
+        "flag": pd.array([True, None, False, True, None, True], dtype="boolean"),
+        "number": pd.array([1, 2, None, 7, 1, 7], dtype="Int64"),
+    })
+    encoder = TableEncoder(Schema((
+        ColumnSpec("text", ColumnKind.CATEGORICAL, categories=("a", "b"), nullable=True, on_unknown="other"),
+        ColumnSpec("flag", ColumnKind.CATEGORICAL, categories=(False, True), nullable=True),
+        ColumnSpec("number", ColumnKind.CATEGORICAL, categories=(1, 2), nullable=True, on_unknown="other"),
+    )))
+    clique = [("text", "flag", "number")]
+    for name in ("t.parquet", "t.csv"):
+        (got,) = DuckDBEngine(write(df, tmp_path, name), encoder).counts(clique)
+        np.testing.assert_array_equal(got, reference(df, encoder, clique)[0])
+    assert encoder.missing_code("text") == 3 and encoder.other_code("text") == 2
+    (text,) = DuckDBEngine(write(df, tmp_path), encoder).counts([("text",)])
+    np.testing.assert_array_equal(text, [2, 1, 1, 2])
+
+
 def test_naive_and_offset_datetime_text_is_compared_in_utc(tmp_path):
     spec = ColumnSpec("t", ColumnKind.DATETIME, lower="2020-01-01", upper="2020-01-03", bins=2,
                       on_unknown="error")
