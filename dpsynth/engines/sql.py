@@ -292,7 +292,7 @@ def _float_of_key(key: str) -> float | None:
         number = float(key)
     except ValueError:
         return None
-    return number if math.isfinite(number) and category_key(number) == key else None
+    return number if not math.isnan(number) and category_key(number) == key else None
 
 
 def category_key_expression(column: str, source: SourceType) -> str:
@@ -391,8 +391,11 @@ def _integer_bins(column: str, edges: list[int], n_bins: int, dialect: Dialect) 
 
 
 def _double(value: float) -> str:
-    # repr is the shortest text that reads back as the same double in both engines.
-    return f"CAST('{float(value)!r}' AS DOUBLE)"
+    # repr is the shortest text that reads back as the same double in both engines;
+    # both read infinities written as Infinity.
+    value = float(value)
+    text = repr(value) if math.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
+    return f"CAST('{text}' AS DOUBLE)"
 
 
 def _bin_tree(x: str, edges: list[str], low: int, high: int) -> str:

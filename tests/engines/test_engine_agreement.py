@@ -32,8 +32,9 @@ def mixed_schema() -> Schema:
         ColumnSpec("local", ColumnKind.DATETIME, lower="2020-03-01", upper="2020-09-01", bins=5,
                    on_unknown="clip"),
         # Doubles as categories: tiny and huge ones are written as text differently by each
-        # engine (Spark: 1.0E-4); "1.50" is not the key of 1.5, so 1.5 is "other" everywhere.
-        ColumnSpec("dose", ColumnKind.CATEGORICAL, categories=(0.0001, 2.5, 12345678.5, 3, "1.50"),
+        # engine (Spark: 1.0E-4); "1.50" is not the key of 1.5, so 1.5 is "other" everywhere,
+        # as is minus infinity beside the category infinity.
+        ColumnSpec("dose", ColumnKind.CATEGORICAL, categories=(0.0001, 2.5, 12345678.5, 3, "1.50", float("inf")),
                    nullable=True, on_unknown="other"),
     ))
 
@@ -56,7 +57,7 @@ def mixed_frame(seed: int = 3) -> pd.DataFrame:
     # first inner edge (6 April, 19:12 UTC) although its wall-clock time lies after it.
     local = pd.Series(pd.to_datetime(micros, unit="us", utc=True)).dt.tz_convert("Asia/Tokyo")
     local[0] = pd.Timestamp("2020-04-07 02:00:00", tz="Asia/Tokyo")
-    dose = rng.choice(np.array([0.0001, 2.5, 12345678.5, 3.0, 1.5, 7.25, np.nan]), N)
+    dose = rng.choice(np.array([0.0001, 2.5, 12345678.5, 3.0, 1.5, 7.25, np.inf, -np.inf, np.nan]), N)
     flag = pd.array(rng.random(N) < 0.3, dtype="boolean")
     flag[rng.random(N) < 0.1] = pd.NA
     return pd.DataFrame({
