@@ -11,6 +11,7 @@ import pytest
 from dpsynth.encoding.discovery import default_datetime_candidates, default_numeric_candidates
 from dpsynth.encoding.profile import ColumnProfiler, PandasProfiler, region_counts, utc_seconds
 from dpsynth.engines import DuckDBProfiler
+from dpsynth.engines.profile import region_boundaries
 from dpsynth.errors import InputDataError
 from dpsynth.schema import ColumnKind, ColumnSpec
 
@@ -103,6 +104,23 @@ def test_duckdb_aggregates_equal_the_pandas_ones(table, name):
 def test_region_counts_match_a_direct_count():
     values = np.array([-np.inf, -3.0, 0.0, 0.0, 0.5, 1.0, 7.0, np.nan, np.inf])
     assert region_counts(values, np.array([0.0, 1.0])).tolist() == [1, 2, 1, 1, 1]
+
+
+def test_duckdb_regions_of_adjacent_candidates_and_values_a_hair_apart(tmp_path):
+    c = 1.5
+    after = np.nextafter(c, np.inf)  # no double lies between c and after: that region has no boundary
+    candidates = np.array([-2.0, c, after, 1e9])
+    bounds, regions = region_boundaries(candidates)
+    assert regions == [0, 1, 2, 3, 5, 6, 7] and bounds[3] == c and bounds[4] == after
+    values = np.array([-3.0, -2.0, np.nextafter(-2.0, -np.inf), np.nextafter(-2.0, np.inf), c, after,
+                       np.nextafter(after, np.inf), 1e9, 2e9, np.nan, np.inf, -np.inf, 0.0])
+    path = tmp_path / "x.parquet"
+    pd.DataFrame({"x": values}).to_parquet(path)
+    got = DuckDBProfiler(path).interval_counts("x", ColumnKind.CONTINUOUS, candidates)
+    assert got.tolist() == region_counts(values, candidates).tolist()
+    assert got[-1] == 1  # 2e9, above every candidate
+    pd.DataFrame({"x": [np.nan, np.inf]}).to_parquet(path)
+    assert DuckDBProfiler(path).interval_counts("x", ColumnKind.CONTINUOUS, candidates).tolist() == [0] * 9
 
 
 def test_problems_name_absent_columns_and_wrong_types(table):
