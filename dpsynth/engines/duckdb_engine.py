@@ -239,18 +239,23 @@ def read_csv_as_pandas(con: Any, files: Any) -> Any:
     text: a column DuckDB reads as BOOLEAN whose text is not pandas' boolean
     text is read as text (one more pass over the files, only when DuckDB saw a
     boolean column).
+
+    The relation returned has every type pinned: each query binds its relation
+    anew, and a relation left to sniff would read every row again per query
+    (12 s against 0.35 s for a query on 10^6 rows of Adult; DP discovery runs
+    one or two queries per column).
     """
-    options = {"header": True, "na_values": list(CSV_NA_VALUES), "sample_size": -1}
-    relation = con.read_csv(files, **options)
-    booleans = [c for c, t in zip(relation.columns, relation.types, strict=True) if str(t) == "BOOLEAN"]
-    if not booleans:
-        return relation
-    text = con.read_csv(files, all_varchar=True, **options)
-    allowed = ", ".join(f"'{v}'" for v in CSV_BOOLEAN_TEXT)
-    checks = ", ".join(f"bool_and({_quote(c)} IS NULL OR {_quote(c)} IN ({allowed}))" for c in booleans)
-    (flags,) = text.query("src", f"SELECT {checks} FROM src").fetchall()
-    as_text = {c: "VARCHAR" for c, ok in zip(booleans, flags, strict=True) if ok is False}
-    return con.read_csv(files, dtype=as_text, **options) if as_text else relation
+    options = {"header": True, "na_values": list(CSV_NA_VALUES)}
+    sniffed = con.read_csv(files, sample_size=-1, **options)
+    types = {c: str(t) for c, t in zip(sniffed.columns, sniffed.types, strict=True)}
+    booleans = [c for c, t in types.items() if t == "BOOLEAN"]
+    if booleans:
+        text = con.read_csv(files, all_varchar=True, **options)
+        allowed = ", ".join(f"'{v}'" for v in CSV_BOOLEAN_TEXT)
+        checks = ", ".join(f"bool_and({_quote(c)} IS NULL OR {_quote(c)} IN ({allowed}))" for c in booleans)
+        (flags,) = text.query("src", f"SELECT {checks} FROM src").fetchall()
+        types.update({c: "VARCHAR" for c, ok in zip(booleans, flags, strict=True) if ok is False})
+    return con.read_csv(files, dtype=types, **options)
 
 
 def _quote(name: str) -> str:

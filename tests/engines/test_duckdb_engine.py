@@ -5,6 +5,7 @@ import pytest
 
 from dpsynth.encoding import TableEncoder
 from dpsynth.engines import CountingEngine, DuckDBEngine, NumpyEngine
+from dpsynth.engines.duckdb_engine import read_csv_as_pandas
 from dpsynth.errors import DataReadError, InputDataError, ParameterError
 from dpsynth.schema import ColumnKind, ColumnSpec, Schema
 
@@ -226,6 +227,15 @@ def test_csv_types_come_from_every_row_as_in_pandas(tmp_path):
         DuckDBEngine(path, TableEncoder(sch))
     assert [str(p) for p in engine.value.problems] == [str(p) for p in pandas_path.value.problems]
     assert "'x'" in str(engine.value)
+
+
+def test_a_csv_is_sniffed_once_then_read_with_every_type_pinned(tmp_path):
+    # A relation left to sniff every row would do it again at each query that binds it.
+    path = write(pd.DataFrame({"g": [1] * 30_000 + [2.5], "h": ["a"] * 30_001}), tmp_path, "g.csv")
+    relation = read_csv_as_pandas(duckdb.connect(), [str(path)])
+    assert [str(t) for t in relation.types] == ["DOUBLE", "VARCHAR"]
+    query = relation.sql_query()
+    assert "sample_size" not in query and "'g': 'DOUBLE'" in query and "'h': 'VARCHAR'" in query
 
 
 def test_a_corrupt_file_is_a_read_error(tmp_path):
