@@ -235,7 +235,7 @@ def code_expression(plan: ColumnPlan, source: SourceType, dialect: Dialect) -> s
 
 
 def narrowest_integer(largest: int) -> str:
-    """DuckDB's narrowest signed integer type that holds every value in ``-128..largest``."""
+    """DuckDB's narrowest signed integer type that holds every code from 0 to ``largest``."""
     for name, bits in (("TINYINT", 8), ("SMALLINT", 16), ("INTEGER", 32)):
         if largest <= 2 ** (bits - 1) - 1:
             return name
