@@ -41,6 +41,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -213,7 +214,7 @@ class Bench:
         out_csv, log = WORK / f"{stem}.csv", WORK / f"{stem}.log"
         out_csv.unlink(missing_ok=True)
         record = {"method": method, "epsilon": epsilon, "delta": DELTA, "seed": seed,
-                  "cap_minutes": cap_minutes, "rows": len(self.train), **commit(),
+                  "cap_minutes": cap_minutes, "rows": len(self.train), **commit(), "machine": machine(),
                   "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         if method == CLI_METHOD:
             command = [str(ROOT / ".venv" / "bin" / "dpsynth"), "synthesize", str(self.raw_csv),
@@ -371,14 +372,16 @@ def targets(rows: list[dict]) -> list[str]:
     for epsilon in sorted({r["epsilon"] for r in rows}):
         for algo in ("mst", "aim"):
             ours = by_key.get((f"dpsynth-{algo}", epsilon))
-            peers = {p: by_key.get((f"{p}-{algo}", epsilon)) for p in PEERS if p != "dpsynth"}
-            peers = {p: np.mean(r["tvd3_mean"]) for p, r in peers.items() if r and r["tvd3_mean"]}
+            cells = {p: by_key.get((f"{p}-{algo}", epsilon)) for p in PEERS if p != "dpsynth"}
+            peers = {p: np.mean(r["tvd3_mean"]) for p, r in cells.items() if r and r["tvd3_mean"]}
             if not ours or not ours["tvd3_mean"]:
                 continue
             mine = np.mean(ours["tvd3_mean"])
             if not peers:
+                caps = ", ".join(f"{p} in {max(r['capped_at']):g} min" for p, r in sorted(cells.items())
+                                 if r and r["capped_at"])
                 lines.append(f"- eps={epsilon:g} {algo.upper()} 3-way TVD: ours {mine:.4f}; "
-                             "no peer finished, no comparison")
+                             f"no peer finished ({caps or 'none run'}), no comparison")
                 continue
             best = min(peers, key=peers.get)
             verdict = "met" if mine <= peers[best] else "NOT met"
@@ -405,6 +408,17 @@ def targets(rows: list[dict]) -> list[str]:
         lines.append(f"- MST end to end (`dpsynth synthesize`, raw CSV, DP discovery) at eps=1: {mine:.1f} s: "
                      f"{'met' if mine < 15 else 'NOT met'} (target < 15 s)")
     return lines
+
+
+def _cpus(results: dict) -> str:
+    """The CPU of each run, counted; runs from before runs recorded it are named as such."""
+    counts = Counter(r.get("machine", {}).get("cpu") for r in results["runs"])
+    parts = [f"{cpu} ({n} run{'s' * (n != 1)})" for cpu, n in sorted((c, n) for c, n in counts.items() if c)]
+    if counts.get(None):
+        earlier = results.get("earlier_machine", {}).get("cpu", "not recorded")
+        parts.append(f"{counts[None]} earlier runs did not record theirs (the last machine the file "
+                     f"recorded for all of them: {earlier})")
+    return "; ".join(parts)
 
 
 def markdown(results: dict) -> str:
@@ -448,8 +462,8 @@ def markdown(results: dict) -> str:
            ".venv/bin/python benchmarks/synth_vs_peers.py --methods dpsynth-aim --epsilons 3 --seeds 0,1,2 --again",
            "```",
            "",
-           f"Machine: {m.get('nproc')} cores ({m.get('cpu')}), {m.get('memory_gib')} GiB, Python "
-           f"{m.get('python')}, shared with other work while measuring (wall times are noisy; CPU "
+           f"Machine: {m.get('nproc')} cores, {m.get('memory_gib')} GiB, Python {m.get('python')}; "
+           f"CPUs: {_cpus(results)}; shared with other work while measuring (wall times are noisy; CPU "
            "times less so). Commits measured (each run records its own): "
            + ", ".join(sorted({f"`{r['commit'][:12]}`" + (" + uncommitted dpsynth/ changes"
                                                           if r.get("dpsynth_dirty") else "")
