@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from dpsynth.encoding.profile import absent, unreadable
-from dpsynth.engines.duckdb_engine import read_source, require_duckdb, source_type
+from dpsynth.engines.duckdb_engine import read_source, run_query, source_type
 from dpsynth.engines.spark_engine import _TYPES, _collect, _few_partitions, _frame, _utc
 from dpsynth.engines.sql import (
     DUCKDB,
@@ -43,7 +43,7 @@ from dpsynth.engines.sql import (
     category_key_expression,
     type_problem,
 )
-from dpsynth.errors import DataReadError, InputDataError, Problem
+from dpsynth.errors import InputDataError, Problem
 from dpsynth.io import file_format, source_files
 from dpsynth.schema import DEFAULT_BINS, ColumnKind, ColumnSpec, Schema
 
@@ -251,7 +251,7 @@ class DuckDBProfiler(_SQLProfiler):
         return "datetime64[ns, UTC]" if self._types[column].upper() in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ") else None
 
     def _group(self, where: str, key: str) -> dict[str, np.ndarray]:
-        return self._fetch(f"SELECT {key} AS k, count(*) AS n FROM src WHERE {where} GROUP BY k")
+        return run_query(self.relation, f"SELECT {key} AS k, count(*) AS n FROM src WHERE {where} GROUP BY k")
 
     def _regions(self, value: str, where: str, candidates: np.ndarray) -> dict[str, np.ndarray]:
         # DuckDB's histogram over fixed boundaries puts a value on the first boundary at or
@@ -259,7 +259,8 @@ class DuckDBProfiler(_SQLProfiler):
         # the ASOF JOIN that did this on 10^7 rows).
         bounds, regions = region_boundaries(candidates)
         listed = ", ".join(_double(b) for b in bounds)
-        ((histogram, unreadable),) = self._fetch(
+        ((histogram, unreadable),) = run_query(
+            self.relation,
             f"SELECT map_values(histogram(x, [{listed}]) FILTER (WHERE isfinite(x))), "
             f"count(*) FILTER (WHERE x IS NULL) FROM (SELECT {value} AS x FROM src WHERE {where})",
             numpy=False,
@@ -271,17 +272,6 @@ class DuckDBProfiler(_SQLProfiler):
             keys, counts = [*keys, _MISSING], [*counts, unreadable]
         return {"k": np.asarray(keys, dtype=np.int64), "n": np.asarray(counts, dtype=np.int64)}
 
-    def _fetch(self, sql: str, numpy: bool = True) -> Any:
-        """Run ``sql`` over the table (named ``src``): numpy columns, or a list of tuples."""
-        duckdb = require_duckdb()
-        try:
-            relation = self.relation.query("src", sql)
-            return relation.fetchnumpy() if numpy else relation.fetchall()
-        except (duckdb.IOException, duckdb.ConversionException, duckdb.InvalidInputException) as exc:
-            raise DataReadError(
-                [Problem(None, f"cannot read the table: {str(exc).splitlines()[0]}",
-                         "check that every file holds the same columns in a readable format")]
-            ) from None
 
 
 class SparkProfiler(_SQLProfiler):

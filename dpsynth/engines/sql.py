@@ -30,6 +30,7 @@ import math
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 
+import numpy as np
 import pandas as pd
 
 from dpsynth.encoding import TableEncoder
@@ -100,6 +101,16 @@ class ColumnPlan:
     def name(self) -> str:
         """The column name."""
         return self.spec.name
+
+    @property
+    def null_code(self) -> int:
+        """The code of a missing value: the missing code, or the refusal where none may occur."""
+        return self.missing_code if self.missing_code is not None else int(Refusal.MISSING)
+
+    @property
+    def unknown_code(self) -> int:
+        """The code of a value outside the categories: "other", or the refusal where none may occur."""
+        return self.other_code if self.other_code is not None else int(Refusal.UNKNOWN)
 
     @property
     def range(self) -> tuple[float, float] | tuple[int, int]:
@@ -221,7 +232,6 @@ def code_expression(plan: ColumnPlan, source: SourceType, dialect: Dialect) -> s
     """
     column = dialect.identifier(plan.name)
     missing = f"{column} IS NULL" + (f" OR isnan({column})" if source is SourceType.FLOAT else "")
-    missing_code = plan.missing_code if plan.missing_code is not None else int(Refusal.MISSING)
     kind = plan.spec.kind
     if kind is ColumnKind.CATEGORICAL:
         present = _categorical(plan, column, source, dialect)
@@ -231,7 +241,56 @@ def code_expression(plan: ColumnPlan, source: SourceType, dialect: Dialect) -> s
         present = _datetime(plan, column, source, dialect)
     else:
         present = _numeric(plan, column, source, dialect)
-    return f"(CASE WHEN {missing} THEN {missing_code} ELSE {present} END)"
+    return f"(CASE WHEN {missing} THEN {plan.null_code} ELSE {present} END)"
+
+
+@dataclass(frozen=True)
+class GroupKey:
+    """What DuckDB groups one column by, and how a key decodes to the column's code.
+
+    Attributes
+    ----------
+    sql : str
+        An integer SQL expression over the source column.
+    codes : tuple of int or None
+        The code of key ``k`` at index ``k``, a NULL key taking index 0; None when
+        the key is the code itself.
+    """
+
+    sql: str
+    codes: tuple[int, ...] | None = None
+
+    def decode(self, keys: np.ndarray) -> np.ndarray:
+        """The int64 codes of fetched keys (a masked array where some are NULL)."""
+        values = np.asarray(np.ma.getdata(keys), dtype=np.int64)
+        if self.codes is None:
+            return values
+        return np.asarray(self.codes, dtype=np.int64)[np.where(np.ma.getmaskarray(keys), 0, values)]
+
+
+def group_key(plan: ColumnPlan, source: SourceType) -> GroupKey:
+    """The DuckDB grouping key of one column: its code, or a lighter key that decodes to it.
+
+    A categorical column groups by its category's 1-based position in a list that
+    ends with NULL: one list search per row, where the code also needs a ``CASE``
+    for missing values and a ``coalesce`` for other values. Positions decode to
+    the codes, the NULL's position to the missing code, and no match (a NULL key,
+    index 0: positions start at 1) to the code of other values. Doubles keep their
+    code: ``NaN`` is missing too, and is no NULL.
+
+    Notes
+    -----
+    On Adult resampled to 10^7 rows, these keys with codes left as wide as their
+    expressions give them took the grouping query from 4.2x to 2.8x the plain
+    scan of the file (median of 7 interleaved runs).
+    """
+    categories = plan.spec.categories
+    if plan.spec.kind is ColumnKind.CATEGORICAL and categories and source is not SourceType.FLOAT:
+        listed = ", ".join(DUCKDB.string(category_key(c)) for c in categories)
+        column = category_key_expression(DUCKDB.identifier(plan.name), source)
+        codes = (plan.unknown_code, *range(len(categories)), plan.null_code)
+        return GroupKey(f"list_position([{listed}, NULL], {column})", codes)
+    return GroupKey(code_expression(plan, source, DUCKDB))
 
 
 def narrowest_integer(largest: int) -> str:
@@ -272,7 +331,7 @@ def type_problem(spec: ColumnSpec, source: SourceType, type_name: str) -> Proble
 
 
 def _categorical(plan: ColumnPlan, column: str, source: SourceType, dialect: Dialect) -> str:
-    fallback = plan.other_code if plan.other_code is not None else int(Refusal.UNKNOWN)
+    fallback = plan.unknown_code
     categories = plan.spec.categories or ()
     if not categories:
         return str(fallback)
