@@ -240,6 +240,7 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
 
             audit = _audit(request, synth, df, holdout, synthetic, say)
             utility, fairness = _evaluate(request, synth, df, holdout, synthetic, say)
+            shared_audit = _shareable_audit(audit)
             # The fairness section shows no notes; its figures come from the same rows.
             for section in (audit, utility):
                 if section is not None:
@@ -248,7 +249,6 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
             manifest = build_manifest(
                 ManifestInputs(
                     dataset_id=request.dataset_id,
-                    fingerprint=fingerprint,
                     schema=synth.schema_,
                     acknowledged_public=bool(request.public),
                     method=request.method,
@@ -262,7 +262,7 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
                     seed=request.seed,
                     ledger_path=str(Path(request.ledger).resolve()),
                     ledger_entry_id=reservation.entry_id,
-                    audit=audit,
+                    audit=shared_audit,
                     source=None if isinstance(request.data, pd.DataFrame) else Path(request.data).name,
                 )
             )
@@ -513,6 +513,34 @@ def _audit(
     result["attacks"] = [_attack_row(row) for row in risk.summary().to_dict(orient="records")]
     result["notes"].extend(risk.warnings)
     return result
+
+
+#: audit results computed from synthetic rows and public settings only (mode A)
+_SHAREABLE_AUDIT_KEYS = (
+    "verdict", "claimed_epsilon", "epsilon_lower_bound", "ceiling", "confidence",
+    "mechanism_verification", "profile",
+)
+
+
+def _shareable_audit(audit: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The part of the audit the manifest may carry: mode A, which reads no real row.
+
+    Mode B's figures (release risk, attacks, their warnings) are computed from the
+    real training and holdout rows without noise; they stay in the internal report.
+    """
+    if audit is None:
+        return None
+    shared = {k: audit[k] for k in _SHAREABLE_AUDIT_KEYS if k in audit}
+    if "release_risk" not in audit:
+        shared["notes"] = list(audit["notes"])  # mode A's description, why mode B did not run
+        return shared
+    # After mode A's description come mode B's warnings, which quote the real rows.
+    shared["notes"] = [
+        audit["notes"][0],
+        "Mode B (release risk against real records) was run; its figures are computed "
+        "from the real data and are in the internal report only.",
+    ]
+    return shared
 
 
 def _attack_row(row: dict[str, Any]) -> dict[str, Any]:

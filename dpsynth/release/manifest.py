@@ -5,6 +5,12 @@ ships beside this module (``manifest.schema.json``), and
 :func:`verify_manifest` re-checks a released file against it: the hash of the
 synthetic output, that the itemised spend adds up to the guarantee, and
 (given the ledger) that the ledger holds the entry.
+
+The manifest may leave the building with the synthetic table, so it holds
+only public or differentially private values: no hash of the private table
+(a party who knows every row but one could test each candidate for the last
+row against it), no figure computed from real rows. The ledger entry it names
+binds it to the registered table.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from dpsynth._version import __version__
 from dpsynth.errors import DPSynthError, Problem
 from dpsynth.schema import Schema
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 
 #: relative tolerance when adding up floating-point spends
 SPEND_RTOL = 1e-9
@@ -117,7 +123,6 @@ class ManifestInputs:
     """Everything a manifest records, as plain values (see :func:`build_manifest`)."""
 
     dataset_id: str
-    fingerprint: str
     schema: Schema
     acknowledged_public: bool
     method: str
@@ -150,12 +155,11 @@ def build_manifest(inputs: ManifestInputs) -> dict[str, Any]:
     dict
         A manifest valid against :func:`manifest_json_schema`.
     """
-    fingerprint = inputs.fingerprint if inputs.fingerprint.startswith("sha256:") else f"sha256:{inputs.fingerprint}"
     manifest: dict[str, Any] = {
         "manifest_version": MANIFEST_VERSION,
         "release_id": inputs.release_id,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "dataset": {"id": inputs.dataset_id, "fingerprint": fingerprint, "source": inputs.source},
+        "dataset": {"id": inputs.dataset_id, "source": inputs.source},
         "schema": schema_section(inputs.schema, inputs.acknowledged_public),
         "method": {"name": inputs.method, "parameters": _jsonable(dict(inputs.parameters))},
         "guarantee": inputs.guarantee.to_dict(),
@@ -181,6 +185,12 @@ def build_manifest(inputs: ManifestInputs) -> dict[str, Any]:
 
 def validate_manifest(manifest: Mapping[str, Any]) -> None:
     """Raise :class:`ManifestError` listing every schema violation of ``manifest``."""
+    if isinstance(manifest, Mapping) and manifest.get("manifest_version") == 1:
+        raise ManifestError(
+            "this is a version 1 manifest, written by an earlier dpsynth: it holds the SHA-256 of the private "
+            "table, which must not be published; keep it inside, verify it with the dpsynth "
+            "version that wrote it, and release again for a manifest that can be shared"
+        )
     validator = jsonschema.Draft202012Validator(manifest_json_schema())
     errors = sorted(validator.iter_errors(manifest), key=lambda e: list(e.absolute_path))
     if errors:
@@ -218,8 +228,8 @@ def verify_manifest(
     ledger_entry : callable, optional
         ``(dataset_id, entry_id) -> row or None``
         (:meth:`dpsynth.privacy.ledger.Ledger.entry`); when given, the ledger
-        must hold the release named in the manifest, for the same table
-        fingerprint, the same output hash and the same total spend.
+        must hold the release named in the manifest, with the same output
+        hash and the same total spend.
     epsilon_of_rho : callable, optional
         ``(rho, delta) -> epsilon``; when given, the guarantee's epsilon must be
         the conversion of its rho.
@@ -271,8 +281,6 @@ def _ledger_problems(
     problems = []
     if row.get("kind", "release") != "release":
         problems.append(Problem(None, f"ledger entry {ledger['entry_id']!r} is not a release", fix))
-    if row["fingerprint"].removeprefix("sha256:") != dataset["fingerprint"].removeprefix("sha256:"):
-        problems.append(Problem(None, "the ledger charged this release to another table (fingerprint differs)", fix))
     if row.get("output_hash") != manifest["output"]["sha256"]:
         problems.append(Problem(None, "the ledger recorded another output file (SHA-256 differs)", fix))
     unit = "rho" if manifest["guarantee"]["mode"] == "zcdp" else "epsilon"

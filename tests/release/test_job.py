@@ -123,9 +123,27 @@ def test_quick_audit_is_recorded_in_manifest_and_report(setup, monkeypatch):
     audit = manifest["audit"]
     assert audit["verdict"] in ("violation detected", "no violation detected at this power")
     assert audit["mechanism_verification"]["runs_per_world"] == 12
-    assert "release_risk" in audit
-    assert {row["attack"].split(" ")[0] for row in audit["attacks"]} >= {"membership", "singling_out"}
+    # Mode B reads real rows: its figures stay in the internal report, out of the manifest.
+    assert "release_risk" not in audit and "attacks" not in audit
+    assert any("internal report only" in note for note in audit["notes"])
+    internal = json.loads((tmp_path / "out" / "report.json").read_text())["audit"]
+    assert "release_risk" in internal
+    assert {row["attack"].split(" ")[0] for row in internal["attacks"]} >= {"membership", "singling_out"}
     assert 'id="audit"' in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_the_manifest_holds_no_hash_and_no_exact_count_of_the_private_table(setup, monkeypatch):
+    tmp_path, data, ledger_path = setup
+    monkeypatch.setitem(job.GAME_RUNS, "quick", 12)
+    monkeypatch.setitem(job.RISK_ATTACKS, "quick", 50)
+    real = pd.read_csv(data)
+    run_release(_request(tmp_path, data, ledger_path, audit="quick", holdout=_table(600, 2)))
+    text = (tmp_path / "out" / "manifest.json").read_text()
+    # Knowing every row but one, a hash of the table would reveal the last row.
+    assert data_fingerprint(real) not in text
+    assert "rows of the real table" not in text and "n_train" not in text
+    # The internal report keeps the table's fingerprint for the data owner.
+    assert data_fingerprint(real) in (tmp_path / "out" / "report.json").read_text()
 
 
 def test_existing_release_is_never_overwritten(setup):
@@ -174,6 +192,8 @@ def test_release_on_duckdb_counts_the_files_and_evaluates_a_sample(tmp_path):
     html = (tmp_path / "out" / "report.html").read_text()
     assert "uniform random sample of 250 of the 600 rows of the real table" in html
     assert "250 of the 400 rows of the real holdout" in html
+    # The exact row counts of the real files are for the internal report only.
+    assert "of the real" not in (tmp_path / "out" / "manifest.json").read_text()
     synthetic = pd.read_csv(tmp_path / "out" / "synthetic.csv")
     assert list(synthetic.columns) == ["sex", "age", "smoker", "y"]
     assert main(["verify", str(tmp_path / "out" / "manifest.json"), "--data",

@@ -22,7 +22,6 @@ def released(tmp_path):
     pd.DataFrame({"age": [30, 41], "sex": ["Male", "Female"]}).to_csv(data, index=False)
     inputs = ManifestInputs(
         dataset_id="adult",
-        fingerprint="ab" * 32,
         schema=adult_schema(),
         acknowledged_public=False,
         method="mst",
@@ -48,7 +47,7 @@ def test_manifest_is_valid_and_records_provenance(released, tmp_path):
     manifest, _ = released
     assert manifest["schema"]["provenance"]["public"][0] == "age"
     assert manifest["schema"]["provenance"]["data"] == []
-    assert manifest["dataset"]["fingerprint"] == "sha256:" + "ab" * 32
+    assert set(manifest["dataset"]) == {"id", "source"}  # no hash of the private table
     assert manifest["software"]["opendp"].startswith("0.16")
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(manifest))
@@ -57,12 +56,10 @@ def test_manifest_is_valid_and_records_provenance(released, tmp_path):
 
 def test_verify_passes_on_the_released_file(released):
     manifest, data = released
-    row = {"kind": "release", "fingerprint": manifest["dataset"]["fingerprint"].removeprefix("sha256:"),
-           "output_hash": manifest["output"]["sha256"], "rho": manifest["spend"]["total"]["rho"]}
+    row = {"kind": "release", "output_hash": manifest["output"]["sha256"], "rho": manifest["spend"]["total"]["rho"]}
     assert verify_manifest(manifest, data, ledger_entry=lambda d, e: row if (d, e) == ("adult", "e1") else None) == []
-    # the ledger recorded another output, another table or another spend: each is named
+    # the ledger recorded another output or another spend: each is named
     for change, words in (({"output_hash": "0" * 64}, "another output file"),
-                          ({"fingerprint": "f" * 64}, "another table"),
                           ({"rho": 2 * row["rho"]}, "the ledger charged rho")):
         problems = verify_manifest(manifest, data, ledger_entry=lambda d, e, c=change: {**row, **c})
         assert len(problems) == 1 and words in str(problems[0]), change
@@ -112,3 +109,13 @@ def test_shipped_json_schema_is_itself_valid():
     import jsonschema
 
     jsonschema.Draft202012Validator.check_schema(manifest_json_schema())
+
+
+def test_a_version_1_manifest_is_refused_with_why_and_what_to_do(released, tmp_path):
+    manifest, _ = released
+    old = {**copy.deepcopy(manifest), "manifest_version": 1}
+    old["dataset"]["fingerprint"] = "sha256:" + "ab" * 32
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    with pytest.raises(ManifestError, match="SHA-256 of the private table.*release again"):
+        load_manifest(path)
