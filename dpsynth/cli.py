@@ -234,7 +234,8 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
         "release",
         help="the main job: synthesize, audit, evaluate, write manifest and report, charge the ledger",
         description="Certify one release: budget check in the ledger, synthesis, audit, utility, "
-        "manifest and HTML report. Nothing is written under --out and nothing is charged if it fails. "
+        "manifest and HTML report. Nothing is written under --out if it fails; nothing is charged if it "
+        "fails before drawing noise, and what it spent if it fails after. "
         "With --engine duckdb or spark the table is not loaded: the ledger knows it by the bytes "
         "of its files (register it with `dpsynth budget init --engine` set the same way) and the "
         "evaluation reads a sample of --evaluation-rows rows.",
@@ -358,7 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dpsynth: error: {message}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("dpsynth: interrupted; nothing was written and no budget was charged", file=sys.stderr)
+        # A release interrupted after drawing noise has said above what the ledger charged.
+        print("dpsynth: interrupted; nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the command line never shows a bare traceback
         if os.environ.get("DPSYNTH_DEBUG"):

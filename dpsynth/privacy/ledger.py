@@ -11,8 +11,10 @@ What it promises
   can never overspend together.
 * A release that succeeds appends exactly one row (release id, time,
   mechanism, rho, epsilon, delta, parameters, hash of the output, library
-  version) in one transaction. A release that fails appends nothing and frees
-  its reservation. A process killed mid-run leaves its reservation open: that
+  version) in one transaction. A release that fails before drawing noise
+  appends nothing and frees its reservation; one that fails after (the release
+  job does this) records what it spent, since its outcome may depend on the
+  noise. A process killed mid-run leaves its reservation open: that
   budget stays counted (the safe side) until :meth:`Ledger.cancel_reservation`.
 * Every row carries the SHA-256 of its content and of the previous row
   (a hash chain). :meth:`Ledger.verify` recomputes the chain and every

@@ -18,8 +18,11 @@ rules:
    report are written to the staging folder;
 5. the ledger row is committed, then the staged files move into ``out``.
 
-If anything fails before step 5, the reservation is cancelled (no ledger
-row) and nothing is written under ``out``.
+Nothing is written under ``out`` unless step 5 is reached. A run that fails
+before its first mechanism (bad input, refused values, a budget it cannot
+afford) cancels its reservation: no ledger row. A run that fails or is
+interrupted after drawing noise is charged what it spent, as a failed release:
+its error, progress lines and staged files may depend on the noisy values.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from dpsynth.errors import (
 )
 from dpsynth.io import write_table, write_text_atomic
 from dpsynth.privacy.accountant import PrivacyBudget
-from dpsynth.privacy.ledger import Ledger, data_fingerprint
+from dpsynth.privacy.ledger import Ledger, Reservation, data_fingerprint
 from dpsynth.release.manifest import (
     Guarantee,
     ManifestInputs,
@@ -194,7 +197,8 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
     Raises
     ------
     DPSynthError
-        Any refusal; then no ledger row and no file under ``out`` exist.
+        Any refusal; then no file under ``out`` exists, and no ledger row
+        unless the run had already drawn noise (then it is charged what it spent).
     """
     started = time.monotonic()
 
@@ -231,51 +235,11 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     try:
         with ledger.reserve(request.dataset_id, fingerprint, budget, step_delta=step_delta) as reservation:
-            say(f"fitting {request.method.upper()} ...")
-            synth.fit(fit_on, request.schema)
-            synthetic = synth.sample(request.rows)
-            synthetic_path = staging / SYNTHETIC_FILE
-            write_table(synthetic, synthetic_path)
-            say(f"sampled {len(synthetic)} synthetic rows")
-
-            audit = _audit(request, synth, df, holdout, synthetic, say)
-            utility, fairness = _evaluate(request, synth, df, holdout, synthetic, say)
-            shared_audit = _shareable_audit(audit)
-            # The fairness section shows no notes; its figures come from the same rows.
-            for section in (audit, utility):
-                if section is not None:
-                    section.setdefault("notes", []).extend(real.notes)
-
-            manifest = build_manifest(
-                ManifestInputs(
-                    dataset_id=request.dataset_id,
-                    schema=synth.schema_,
-                    acknowledged_public=bool(request.public),
-                    method=request.method,
-                    parameters=_parameters(synth),
-                    guarantee=_guarantee(synth),
-                    spend_steps=synth.privacy_report()["steps"],
-                    spend_total=synth.privacy_report()["spent"],
-                    output_file=synthetic_path,
-                    output_rows=len(synthetic),
-                    output_columns=list(synthetic.columns),
-                    seed=request.seed,
-                    ledger_path=str(Path(request.ledger).resolve()),
-                    ledger_entry_id=reservation.entry_id,
-                    audit=shared_audit,
-                    source=None if isinstance(request.data, pd.DataFrame) else Path(request.data).name,
-                )
-            )
-            write_text_atomic(staging / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")
-            record = _record(request, synth, manifest, real, utility, fairness, audit)
-            render_report(record, staging / REPORT_FILE)
-            write_report_json(record, staging / REPORT_JSON_FILE)
-            reservation.record(
-                synth.spent_,
-                mechanism=request.method,
-                parameters=_parameters(synth),
-                output_hash=manifest["output"]["sha256"],
-            )
+            try:
+                audit = _produce(request, synth, real, fit_on, staging, reservation, say)
+            except BaseException as exc:
+                _charge_failure(reservation, synth, request.method, exc, say)
+                raise
         files = _publish(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -288,6 +252,95 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
         spent=spent,
         audit_verdict=(audit or {}).get("verdict"),
         seconds=time.monotonic() - started,
+    )
+
+
+def _produce(
+    request: ReleaseRequest,
+    synth: Synthesizer,
+    real: _Real,
+    fit_on: Any,
+    staging: Path,
+    reservation: Reservation,
+    say: Progress,
+) -> dict[str, Any] | None:
+    """Fit, sample, audit and evaluate; stage the synthetic table, manifest and report.
+
+    Records the spend on ``reservation`` and returns the audit section (None without audit).
+    """
+    say(f"fitting {request.method.upper()} ...")
+    synth.fit(fit_on, request.schema)
+    synthetic = synth.sample(request.rows)
+    synthetic_path = staging / SYNTHETIC_FILE
+    write_table(synthetic, synthetic_path)
+    say(f"sampled {len(synthetic)} synthetic rows")
+
+    df, holdout = real.frame, real.holdout
+    audit = _audit(request, synth, df, holdout, synthetic, say)
+    utility, fairness = _evaluate(request, synth, df, holdout, synthetic, say)
+    shared_audit = _shareable_audit(audit)
+    # The fairness section shows no notes; its figures come from the same rows.
+    for section in (audit, utility):
+        if section is not None:
+            section.setdefault("notes", []).extend(real.notes)
+
+    manifest = build_manifest(
+        ManifestInputs(
+            dataset_id=request.dataset_id,
+            schema=synth.schema_,
+            acknowledged_public=bool(request.public),
+            method=request.method,
+            parameters=_parameters(synth),
+            guarantee=_guarantee(synth),
+            spend_steps=synth.privacy_report()["steps"],
+            spend_total=synth.privacy_report()["spent"],
+            output_file=synthetic_path,
+            output_rows=len(synthetic),
+            output_columns=list(synthetic.columns),
+            seed=request.seed,
+            ledger_path=str(Path(request.ledger).resolve()),
+            ledger_entry_id=reservation.entry_id,
+            audit=shared_audit,
+            source=None if isinstance(request.data, pd.DataFrame) else Path(request.data).name,
+        )
+    )
+    write_text_atomic(staging / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")
+    record = _record(request, synth, manifest, real, utility, fairness, audit)
+    render_report(record, staging / REPORT_FILE)
+    write_report_json(record, staging / REPORT_JSON_FILE)
+    reservation.record(
+        synth.spent_,
+        mechanism=request.method,
+        parameters=_parameters(synth),
+        output_hash=manifest["output"]["sha256"],
+    )
+    return audit
+
+
+def _charge_failure(
+    reservation: Reservation, synth: Synthesizer, method: str, error: BaseException, say: Progress
+) -> None:
+    """Charge a run that failed after drawing noise with what it spent.
+
+    Its error, its progress lines and its staged files may depend on the noisy
+    values, so repeating a run that fails late would otherwise average the noise
+    away uncharged. A run that fails before its first mechanism charges nothing
+    (the reservation is cancelled).
+    """
+    spent = synth.spent_so_far
+    if spent is None or not (spent.rho > 0 or spent.step_delta > 0 or (spent.epsilon or 0) > 0):
+        return
+    reservation.record(
+        spent, mechanism=f"{method} (failed: {type(error).__name__})", parameters=_parameters(synth)
+    )
+    try:
+        entry = reservation.commit()
+    except LedgerError as exc:
+        say(f"the run failed after drawing noise and its spend could not be recorded: {exc}")
+        return
+    say(
+        f"the run failed after drawing noise: ledger entry {entry} charges what it spent "
+        f"(rho = {spent.rho:.6g}, epsilon = {spent.epsilon}), as its outcome may depend on the noise"
     )
 
 

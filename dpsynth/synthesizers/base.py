@@ -268,6 +268,7 @@ class Synthesizer(ABC):
             Before any privacy budget is spent.
         """
         self.check_params()
+        self._fit_accountant = None
         if isinstance(df, pd.DataFrame):
             schema = self._prepare_schema(df, schema)
         else:
@@ -276,6 +277,9 @@ class Synthesizer(ABC):
         self._check_schema(schema)
         budget = PrivacyBudget.approx(float(self.epsilon), float(self.delta))
         accountant = Accountant(budget)
+        # Kept before the first mechanism runs, so a fit that fails midway still says what
+        # it spent (a release charges that to the ledger).
+        self._fit_accountant = accountant
         rng = np.random.default_rng(self.random_state)
 
         if isinstance(df, pd.DataFrame):
@@ -463,6 +467,20 @@ class Synthesizer(ABC):
         return coded
 
     # -- reporting ----------------------------------------------------------------------
+    @property
+    def spent_so_far(self) -> Spend | None:
+        """What the latest :meth:`fit` spent, also if it failed after its first mechanism.
+
+        Returns
+        -------
+        Spend or None
+            The accountant's spend of the latest fit (finished or not); None if
+            no fit got past its checks. A fit that failed before any mechanism
+            ran spent zero.
+        """
+        accountant = getattr(self, "_fit_accountant", None)
+        return None if accountant is None else accountant.spent
+
     def privacy_report(self) -> dict[str, Any]:
         """The guarantee and the itemised spend, in epsilon, delta and rho."""
         self._check_fitted()

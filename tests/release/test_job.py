@@ -99,19 +99,41 @@ def test_bad_input_leaves_no_row_and_no_file(setup):
     assert not (tmp_path / "out").exists()
 
 
-def test_failure_after_fitting_cancels_the_reservation(setup, monkeypatch):
+@pytest.mark.parametrize("error", [RuntimeError("evaluation crashed"), KeyboardInterrupt()])
+def test_a_failure_after_drawing_noise_is_charged_what_it_spent(setup, monkeypatch, error):
     tmp_path, data, ledger_path = setup
 
     def broken(*args, **kwargs):
-        raise RuntimeError("evaluation crashed")
+        raise error
 
     monkeypatch.setattr(job, "evaluate_utility", broken)
-    with pytest.raises(RuntimeError, match="evaluation crashed"):
-        run_release(_request(tmp_path, data, ledger_path))
-    assert _release_rows(ledger_path) == []
+    said = []
+    with pytest.raises(type(error)):
+        run_release(_request(tmp_path, data, ledger_path), progress=said.append)
+    # The synthetic rows existed (staged, counted in the progress): retrying uncharged
+    # would average the noise away.
+    (row,) = _release_rows(ledger_path)
+    assert row["mechanism"] == f"independent (failed: {type(error).__name__})"
+    assert row["output_hash"] is None
+    assert row["rho"] == pytest.approx(PrivacyBudget.approx(1.0, 1e-9).rho, rel=1e-9)
+    assert any(f"ledger entry {row['entry_id']} charges what it spent" in line for line in said)
     assert Ledger(ledger_path).status("toy")["reserved"] == []
     assert not (tmp_path / "out").exists()
     assert list(tmp_path.glob(".out.staging-*")) == []
+    Ledger(ledger_path).verify()
+
+
+def test_a_failure_before_any_mechanism_charges_nothing(setup, monkeypatch):
+    tmp_path, data, ledger_path = setup
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the engine could not start")
+
+    monkeypatch.setattr("dpsynth.synthesizers.base.NumpyEngine", broken)
+    with pytest.raises(RuntimeError, match="could not start"):
+        run_release(_request(tmp_path, data, ledger_path))
+    assert _release_rows(ledger_path) == []
+    assert Ledger(ledger_path).status("toy")["reserved"] == []
 
 
 def test_quick_audit_is_recorded_in_manifest_and_report(setup, monkeypatch):
@@ -272,7 +294,7 @@ def test_verify_refuses_a_release_whose_ledger_row_was_changed(setup, capsys):
     assert "modified after it was written" in capsys.readouterr().err
 
 
-def test_a_table_too_small_for_discovery_charges_nothing(tmp_path):
+def test_a_table_too_small_for_discovery_is_charged_what_discovery_spent(tmp_path):
     from dpsynth.errors import PrivacyError
 
     data = tmp_path / "tiny.csv"
@@ -282,6 +304,9 @@ def test_a_table_too_small_for_discovery_charges_nothing(tmp_path):
     # no schema: every domain is discovered with DP, and 60 rows are too few at epsilon 1
     with pytest.raises(PrivacyError, match="column 'age': no bucket .* declare its lower and upper bounds"):
         run_release(_request(tmp_path, data, ledger_path, schema=None))
-    assert _release_rows(ledger_path) == []
+    # The refusal came from noisy histograms, so what discovery spent is charged, no more.
+    (row,) = _release_rows(ledger_path)
+    assert row["mechanism"] == "independent (failed: PrivacyError)"
+    assert 0 < row["rho"] < PrivacyBudget.approx(1.0, 1e-9).rho
     assert Ledger(ledger_path).status("toy")["reserved"] == []
     assert not (tmp_path / "out").exists()
