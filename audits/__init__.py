@@ -13,7 +13,7 @@ from audits.canaries import Canary, make_canary
 from audits.disclosure import run_release_audit
 from audits.epsilon import EpsilonBound, empirical_epsilon, epsilon_ceiling, runs_needed
 from audits.errors import AuditError, AuditParameterError, AuditRunError, ResultsFileError
-from audits.game import GameResult, run_game
+from audits.game import GameResult, UnseededParallelWarning, run_game
 from audits.verify import MechanismAudit, evaluate_game, verify_mechanism
 
 __version__ = "0.1.0"
@@ -27,6 +27,7 @@ __all__ = [
     "GameResult",
     "MechanismAudit",
     "ResultsFileError",
+    "UnseededParallelWarning",
     "empirical_epsilon",
     "epsilon_ceiling",
     "evaluate_game",

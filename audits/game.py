@@ -22,6 +22,7 @@ import io
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -44,6 +45,10 @@ WhiteBoxHook = Callable[..., Sequence]
 def run_seed(seed: int, world: int, run: int) -> int:
     """The seed of one run, derived from the game's seed, the world and the run index."""
     return int(np.random.SeedSequence([seed, world, run]).generate_state(1)[0])
+
+
+class UnseededParallelWarning(UserWarning):
+    """A game asked for worker processes runs in one: its mechanism takes no seed."""
 
 
 def _seed_keyword(func: Callable | None) -> str | None:
@@ -98,7 +103,10 @@ class _Runner:
                 values = attack.features(self.canary.target, synthetic, self.canary.base)
             record["features"].update({f"{attack.name}.{k}": float(v) for k, v in values.items()})
         if self.keep_outputs:
-            record["synthetic"] = json.loads(synthetic.to_json(orient="split", index=False))
+            record["synthetic"] = json.loads(
+                synthetic.to_json(orient="split", index=False, date_format="iso", date_unit="ns")
+            )
+            record["dtypes"] = {str(c): str(t) for c, t in synthetic.dtypes.items()}
         return record
 
 
@@ -218,6 +226,16 @@ def _read_results(path: Path, header: dict) -> list[dict]:
     return records
 
 
+def _drop_cut_line(path: Path) -> None:
+    """Remove a last line cut short by an interrupted write, so appended runs start a line."""
+    if not path.exists():
+        return
+    with path.open("rb+") as handle:
+        content = handle.read()
+        if content and not content.endswith(b"\n"):
+            handle.truncate(content.rfind(b"\n") + 1)
+
+
 def _show_progress(progress: bool | None) -> bool:
     if progress is None:
         return sys.stderr.isatty()
@@ -258,7 +276,11 @@ def run_game(
         like ``fit_sample``).
     n_jobs : int, default 1
         Worker processes (forked on Linux; elsewhere spawned, which needs
-        picklable callables and attacks).
+        picklable callables and attacks). Only for seedable callables: a
+        worker starts from a copy of this process's random state, so an
+        unseeded mechanism could replay the same noise in two workers and the
+        runs would not be independent. Without a seed keyword the game runs in
+        this process, with an :class:`UnseededParallelWarning`.
     seed : int, default 0
         Seed of the game.
     results_path : path, optional
@@ -284,6 +306,19 @@ def run_game(
     if white_box is None and any(isinstance(a, WhiteBoxAttack) for a in attacks):
         raise parameter_error("white_box", None, "a hook returning noisy measurements, for white-box attacks")
 
+    unseeded = [name for name, func in (("fit_sample", fit_sample), ("white_box", white_box))
+                if func is not None and _seed_keyword(func) is None]
+    if n_jobs > 1 and unseeded:
+        warnings.warn(
+            f"{' and '.join(unseeded)} take(s) no seed or random_state argument: forked workers "
+            "would start from copies of one random state and could replay the same noise, so "
+            "the runs would not be independent and the bound would not hold; running the game "
+            "in this process. Give it a seed parameter and draw its randomness from that to "
+            "run in parallel.",
+            UnseededParallelWarning,
+            stacklevel=2,
+        )
+        n_jobs = 1
     header = _header(canary, relation, seed, attacks, white_box is not None, keep_outputs)
     records: list[dict] = []
     path = Path(results_path) if results_path is not None else None
@@ -302,6 +337,7 @@ def run_game(
     )
     handle = None
     if path is not None:
+        _drop_cut_line(path)
         fresh = not path.exists() or not path.stat().st_size
         handle = path.open("a")
         if fresh:
@@ -325,13 +361,30 @@ def run_game(
     return _collect(records, canary, relation, seed)
 
 
+def _kept_table(record: dict) -> pd.DataFrame:
+    """A kept synthetic table as the mechanism returned it: JSON's values, then its dtypes.
+
+    Nothing is guessed from the values (``"09999"`` stays text), so attacks scored
+    later see the table the live attacks saw.
+    """
+    table = pd.read_json(
+        io.StringIO(json.dumps(record["synthetic"])), orient="split", dtype=False
+    )
+    for column, dtype in record.get("dtypes", {}).items():
+        try:
+            values = table[column]
+            if dtype.startswith("datetime64"):
+                values = pd.to_datetime(values, format="ISO8601")
+            table[column] = values.astype(dtype)
+        except (KeyError, TypeError, ValueError):
+            continue  # a dtype JSON cannot bring back keeps JSON's values
+    return table
+
+
 def _collect(records: list[dict], canary: Canary, relation: str, seed: int) -> GameResult:
     rows = [{"world": r["world"], "run": r["run"], "seed": r["seed"], **r["features"]} for r in records]
     features = pd.DataFrame(rows).sort_values(["world", "run"], kind="stable").reset_index(drop=True)
     outputs = None
     if records and all("synthetic" in r for r in records):
-        outputs = {
-            (r["world"], r["run"]): pd.read_json(io.StringIO(json.dumps(r["synthetic"])), orient="split")
-            for r in records
-        }
+        outputs = {(r["world"], r["run"]): _kept_table(r) for r in records}
     return GameResult(canary, relation, seed, features, outputs)

@@ -63,6 +63,12 @@ def test_resume_tolerates_a_cut_last_line_and_refuses_another_game(tmp_path):
     run_game(resample, CANARY, 3, ATTACKS, results_path=path, progress=False)
     path.write_text(path.read_text() + '{"world": 1, "ru')
     assert run_game(resample, CANARY, 3, ATTACKS, results_path=path, progress=False).runs_per_world == 3
+    # Cut again with several runs missing: the appended runs start on their own line.
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:3]) + "\n" + lines[3][:9])
+    resumed = run_game(resample, CANARY, 4, ATTACKS, results_path=path, progress=False)
+    pd.testing.assert_frame_equal(resumed.features, run_game(resample, CANARY, 4, ATTACKS, progress=False).features)
+    assert run_game(resample, CANARY, 4, ATTACKS, results_path=path, progress=False).runs_per_world == 4
     with pytest.raises(ResultsFileError, match=r"differs in \['seed'\]"):
         run_game(resample, CANARY, 3, ATTACKS, seed=99, results_path=path, progress=False)
 
@@ -72,6 +78,34 @@ def test_kept_outputs_let_a_new_attack_be_scored_without_rerunning():
     features = game.attack_features(DistanceToClosestRecord())
     assert list(features.columns) == ["d_syn", "d_ref"] and len(features) == 8
     assert (features["d_syn"] >= 0).all()
+
+
+def test_kept_outputs_come_back_with_the_types_the_mechanism_returned():
+    def copy_with_types(df, seed):
+        return pd.DataFrame({
+            "zip": pd.Series(["09999", "10001"]),
+            "when": pd.to_datetime(["2020-01-02 03:04:05", "2021-06-07 00:00:00"]),
+            "date": pd.to_datetime(["2020-01-02", "2021-06-07"]),
+            "n": pd.array([1, None], dtype="Int64"),
+            "x": [0.5, 2.0],
+        })
+
+    game = run_game(copy_with_types, CANARY, 2, [RowCount()], keep_outputs=True, progress=False)
+    pd.testing.assert_frame_equal(game.outputs[(0, 0)], copy_with_types(None, 0))
+
+
+def test_parallel_runs_of_an_unseeded_mechanism_run_in_one_process():
+    from audits import UnseededParallelWarning
+
+    rng = np.random.default_rng(0)
+
+    def unseeded(df):
+        # Noise from a generator in a closure: forked workers would replay it.
+        return df.iloc[rng.integers(0, len(df), size=20)].reset_index(drop=True)
+
+    with pytest.warns(UnseededParallelWarning, match=r"fit_sample take\(s\) no seed.*running the game in this process"):
+        game = run_game(unseeded, CANARY, 12, ATTACKS, n_jobs=2, progress=False)
+    assert game.runs_per_world == 12
 
 
 def test_a_failing_callable_is_reported_with_its_run():
