@@ -281,7 +281,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if args.data:
         checked.append("data hash")
     if ledger:
-        checked.append("ledger intact and its entry matches (table, output hash, spend)")
+        checked.append("ledger intact and its entry matches (output hash, spend; charged to the registered table)")
     print(f"verified {args.manifest}: {', '.join(checked)}")
     return EXIT_OK
 
