@@ -276,9 +276,8 @@ def _produce(
     say(f"sampled {len(synthetic)} synthetic rows")
 
     df, holdout = real.frame, real.holdout
-    audit = _audit(request, synth, df, holdout, synthetic, say)
+    audit, shared_audit = _audit(request, synth, df, holdout, synthetic, say)
     utility, fairness = _evaluate(request, synth, df, holdout, synthetic, say)
-    shared_audit = _shareable_audit(audit)
     # The fairness section shows no notes; its figures come from the same rows.
     for section in (audit, utility):
         if section is not None:
@@ -507,9 +506,15 @@ def _audit(
     holdout: pd.DataFrame | None,
     synthetic: pd.DataFrame,
     say: Progress,
-) -> dict[str, Any] | None:
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The audit for the internal report, and the part of it the manifest may carry.
+
+    Mode A reads only released synthetic rows: all of it may be shared. Mode B's
+    figures and warnings are computed from real training and holdout rows without
+    noise; they stay in the internal report.
+    """
     if request.audit == "none":
-        return None
+        return None, None
     import audits
     from audits.disclosure import run_release_audit
 
@@ -555,7 +560,12 @@ def _audit(
             "No holdout was given: membership and attribute-inference risks need real records "
             "that the synthesizer did not see, so mode B was not run."
         )
-        return result
+        return result, {**result, "notes": list(result["notes"])}  # report notes are added later
+    shared = {**result, "notes": [
+        *result["notes"],
+        "Mode B (release risk against real records) was run; its figures are computed "
+        "from the real data and are in the internal report only.",
+    ]}
     say("audit (mode B): release risk against the holdout ...")
     rng = np.random.default_rng(request.seed or 0)
     size = min(len(df), len(holdout), RISK_ROWS[request.audit])
@@ -565,35 +575,7 @@ def _audit(
     result["release_risk"] = risk.to_dict()
     result["attacks"] = [_attack_row(row) for row in risk.summary().to_dict(orient="records")]
     result["notes"].extend(risk.warnings)
-    return result
-
-
-#: audit results computed from synthetic rows and public settings only (mode A)
-_SHAREABLE_AUDIT_KEYS = (
-    "verdict", "claimed_epsilon", "epsilon_lower_bound", "ceiling", "confidence",
-    "mechanism_verification", "profile",
-)
-
-
-def _shareable_audit(audit: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The part of the audit the manifest may carry: mode A, which reads no real row.
-
-    Mode B's figures (release risk, attacks, their warnings) are computed from the
-    real training and holdout rows without noise; they stay in the internal report.
-    """
-    if audit is None:
-        return None
-    shared = {k: audit[k] for k in _SHAREABLE_AUDIT_KEYS if k in audit}
-    if "release_risk" not in audit:
-        shared["notes"] = list(audit["notes"])  # mode A's description, why mode B did not run
-        return shared
-    # After mode A's description come mode B's warnings, which quote the real rows.
-    shared["notes"] = [
-        audit["notes"][0],
-        "Mode B (release risk against real records) was run; its figures are computed "
-        "from the real data and are in the internal report only.",
-    ]
-    return shared
+    return result, shared
 
 
 def _attack_row(row: dict[str, Any]) -> dict[str, Any]:

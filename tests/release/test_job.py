@@ -222,6 +222,18 @@ def test_release_on_duckdb_counts_the_files_and_evaluates_a_sample(tmp_path):
                  str(tmp_path / "out" / "synthetic.csv"), "--ledger", str(ledger_path)]) == 0
 
 
+def test_the_evaluation_sample_note_stays_out_of_the_manifest_without_a_holdout(tmp_path, monkeypatch):
+    monkeypatch.setitem(job.GAME_RUNS, "quick", 12)
+    pattern = _parquet_parts(tmp_path)
+    ledger_path = _files_ledger(tmp_path, pattern)
+    run_release(_request(tmp_path, pattern, ledger_path, engine="duckdb", evaluation_rows=250, audit="quick"))
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["audit"]["notes"][-1].startswith("No holdout was given")
+    assert "of the real" not in json.dumps(manifest)
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert any("of the real table" in note for note in report["audit"]["notes"])
+
+
 def test_a_table_registered_by_its_rows_is_refused_on_duckdb_with_the_fix(setup):
     tmp_path, data, ledger_path = setup  # registered with the rows' fingerprint
     with pytest.raises(LedgerError, match=r"files' bytes \(engine duckdb\).*budget init --engine"):
