@@ -226,14 +226,25 @@ def _read_results(path: Path, header: dict) -> list[dict]:
     return records
 
 
-def _drop_cut_line(path: Path) -> None:
-    """Remove a last line cut short by an interrupted write, so appended runs start a line."""
+def _end_last_line(path: Path) -> None:
+    """End the file's last line so appended runs start their own.
+
+    A last line cut short by an interrupted write (``_read_results`` skipped it)
+    is removed; a whole record merely missing its newline is kept.
+    """
     if not path.exists():
         return
     with path.open("rb+") as handle:
         content = handle.read()
-        if content and not content.endswith(b"\n"):
-            handle.truncate(content.rfind(b"\n") + 1)
+        if not content or content.endswith(b"\n"):
+            return
+        start = content.rfind(b"\n") + 1
+        try:
+            json.loads(content[start:])
+        except json.JSONDecodeError:
+            handle.truncate(start)
+        else:
+            handle.write(b"\n")
 
 
 def _show_progress(progress: bool | None) -> bool:
@@ -337,7 +348,7 @@ def run_game(
     )
     handle = None
     if path is not None:
-        _drop_cut_line(path)
+        _end_last_line(path)
         fresh = not path.exists() or not path.stat().st_size
         handle = path.open("a")
         if fresh:

@@ -69,6 +69,11 @@ def test_resume_tolerates_a_cut_last_line_and_refuses_another_game(tmp_path):
     resumed = run_game(resample, CANARY, 4, ATTACKS, results_path=path, progress=False)
     pd.testing.assert_frame_equal(resumed.features, run_game(resample, CANARY, 4, ATTACKS, progress=False).features)
     assert run_game(resample, CANARY, 4, ATTACKS, results_path=path, progress=False).runs_per_world == 4
+    # A whole last record without its newline is kept, and the next run starts a new line.
+    path.write_text(path.read_text().rstrip("\n"))
+    grown = run_game(resample, CANARY, 5, ATTACKS, results_path=path, progress=False)
+    pd.testing.assert_frame_equal(grown.features, run_game(resample, CANARY, 5, ATTACKS, progress=False).features)
+    assert len(path.read_text().splitlines()) == 1 + 2 * 5
     with pytest.raises(ResultsFileError, match=r"differs in \['seed'\]"):
         run_game(resample, CANARY, 3, ATTACKS, seed=99, results_path=path, progress=False)
 
