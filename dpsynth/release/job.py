@@ -327,7 +327,7 @@ def _charge_failure(
     (the reservation is cancelled).
     """
     spent = synth.spent_so_far
-    if spent is None or not (spent.rho > 0 or spent.step_delta > 0 or (spent.epsilon or 0) > 0):
+    if spent is None:
         return
     reservation.record(
         spent, mechanism=f"{method} (failed: {type(error).__name__})", parameters=_parameters(synth)

@@ -475,11 +475,11 @@ class Synthesizer(ABC):
         -------
         Spend or None
             The accountant's spend of the latest fit (finished or not); None if
-            no fit got past its checks. A fit that failed before any mechanism
-            ran spent zero.
+            no mechanism has run in it (it failed in its checks, or before its
+            first measurement).
         """
         accountant = getattr(self, "_fit_accountant", None)
-        return None if accountant is None else accountant.spent
+        return accountant.spent if accountant is not None and accountant.steps else None
 
     def privacy_report(self) -> dict[str, Any]:
         """The guarantee and the itemised spend, in epsilon, delta and rho."""
