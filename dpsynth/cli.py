@@ -32,6 +32,7 @@ EXIT_UNEXPECTED = 70
 def _cmd_schema_infer(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from dpsynth.io import types_from_values
     from dpsynth.release.source import read_frame
     from dpsynth.schema import Schema, infer_schema
 
@@ -45,7 +46,10 @@ def _cmd_schema_infer(args: argparse.Namespace) -> int:
         kinds = DuckDBProfiler(args.data).kinds()
         schema = Schema(tuple(replace(s, bins=args.bins) if s.bins is not None else s for s in kinds))
     else:
-        schema = infer_schema(read_frame(args.data), kinds_only=not args.from_data, bins=args.bins)
+        schema = infer_schema(
+            read_frame(args.data), kinds_only=not args.from_data, bins=args.bins,
+            types_from_values=types_from_values(args.data),
+        )
     text = schema.to_json()
     if args.output:
         write_text_atomic(args.output, text)
@@ -56,6 +60,13 @@ def _cmd_schema_infer(args: argparse.Namespace) -> int:
         print(
             "note: categories and bounds were read from the data (source: data); using this "
             "schema needs --public, which the release manifest records",
+            file=sys.stderr,
+        )
+    if any(spec.kind_from_data for spec in schema):
+        print(
+            "note: a CSV file declares no column types, so the kinds were read from its values "
+            "(kind_from_data: true); check each against a public description of the data and "
+            "delete kind_from_data, or using this schema needs --public",
             file=sys.stderr,
         )
     return EXIT_OK
@@ -123,7 +134,7 @@ def _add_synthesizer_options(p: argparse.ArgumentParser, seed_default: int | Non
     p.add_argument("--delta", type=float, default=1e-9, help="privacy budget delta (default 1e-9)")
     p.add_argument("--method", choices=METHODS, default="mst", help="synthesizer (default mst)")
     p.add_argument("--schema", help="JSON schema of what is public about each column")
-    p.add_argument("--public", action="store_true", help="acknowledge a schema read from the data")
+    p.add_argument("--public", action="store_true", help="acknowledge a schema, or a CSV's kinds, read from the data")
     p.add_argument("--workload", help='AIM workload: JSON file of column lists, or "a,b,c;d,e"')
     p.add_argument("--rows", type=int, help="number of synthetic rows (default: a DP estimate of the input's)")
     p.add_argument("--seed", type=int, default=seed_default, help="seed of the non-private randomness (sampling)")
@@ -149,16 +160,17 @@ def _check_engine_options(args: argparse.Namespace) -> None:
 
 def _cmd_synthesize(args: argparse.Namespace) -> int:
     from dpsynth.io import write_table
-    from dpsynth.release.source import open_source
+    from dpsynth.release.source import open_source, source_kinds
     from dpsynth.schema import Schema
     from dpsynth.synthesizers import make_synthesizer
 
     _check_engine_options(args)
     synth = make_synthesizer(args.method, **_synthesizer_options(args))
     synth.check_params()
-    schema = Schema.from_json(args.schema) if args.schema else None
     # numpy reads the table into pandas; duckdb and spark count the files where they lie.
-    synth.fit(open_source(args.data, args.engine, spark_master=args.spark_master), schema)
+    data = open_source(args.data, args.engine, spark_master=args.spark_master)
+    schema = Schema.from_json(args.schema) if args.schema else source_kinds(args.data, data)
+    synth.fit(data, schema)
     synthetic = synth.sample(args.rows)
     write_table(synthetic, args.output)
     if args.save_model:
@@ -179,7 +191,8 @@ def _add_synthesize(sub: argparse._SubParsersAction) -> None:
         help="fit a synthesizer to a table and write synthetic rows",
         description="Fit a DP synthesizer to a CSV or Parquet table (a file, or a glob of files "
         "with the same columns) and write a synthetic table with the same columns and dtypes. "
-        "Without --schema, every column's domain is discovered with DP (part of the budget).",
+        "Without --schema, every column's domain is discovered with DP (part of the budget); "
+        "a CSV's kinds are then read from its values, which needs --public.",
     )
     p.add_argument("data", help="CSV or Parquet file, or a glob of them (quote it: 'data/*.parquet')")
     p.add_argument("-o", "--output", required=True, help="synthetic CSV or Parquet file to write")

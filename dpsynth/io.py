@@ -167,6 +167,38 @@ def source_files(source: str | os.PathLike[str]) -> list[tuple[str, Path]]:
     return sorted(files.items())
 
 
+def types_from_values(source: object) -> bool:
+    """Whether a source's column types are read from its values: CSV files have none.
+
+    A CSV column is integer, decimal, date or text (and nullable or not) by
+    what every one of its values looks like, so its type depends on the
+    private data; Parquet files, DataFrames and engine tables carry declared
+    types. A remote URL is told by its extension.
+
+    Parameters
+    ----------
+    source : object
+        A path, directory, glob or URL of CSV or Parquet files; anything else
+        (a DataFrame, a relation) carries its own types.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    DataReadError
+        If a local path matches nothing or mixes formats.
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        return False
+    path = os.fspath(source)
+    if "://" in path:
+        return not Path(path).name.lower().endswith(PARQUET_SUFFIXES)
+    files = [str(p) for _, p in source_files(path)]
+    return file_format(path, files) == "csv"
+
+
 def _fixed_root(pattern: str) -> Path:
     """The folders of a glob before its first wildcard."""
     parts = Path(pattern).parts

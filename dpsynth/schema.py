@@ -110,6 +110,12 @@ class ColumnSpec:
         Provenance of the knowledge: ``"public"``, ``"dp"`` or ``"data"``.
     dtype : str, optional
         The pandas dtype of the raw column, restored on decoding.
+    kind_from_data : bool
+        The kind, nullability and format were read from the values rather
+        than from declared types: a CSV file has no types, so whether a
+        column is integer, decimal, date or text (and whether it holds a
+        missing value) depends on every value of it. Such a schema counts as
+        read from the data: a synthesizer refuses it unless ``public=True``.
     resolution : str, optional
         Datetime columns only: the resolution synthetic values are drawn at,
         ``"D"`` (whole days, midnight UTC: a column of dates) or a time unit
@@ -130,6 +136,7 @@ class ColumnSpec:
     source: str = "public"
     dtype: str | None = None
     resolution: str | None = None
+    kind_from_data: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -174,6 +181,10 @@ class ColumnSpec:
             yield Problem(
                 name, "nullable_assumed is true but nullable is false",
                 "remove nullable_assumed, or set nullable: true",
+            )
+        if not isinstance(self.kind_from_data, (bool, np.bool_)):
+            yield Problem(
+                name, f"kind_from_data ({self.kind_from_data!r}) is not a boolean", "use true or false"
             )
         if self.on_unknown not in UNKNOWN_POLICIES[kind]:
             yield Problem(
@@ -310,6 +321,8 @@ class ColumnSpec:
             out.pop("nullable", None)
         if not self.nullable_assumed:
             out.pop("nullable_assumed", None)
+        if not self.kind_from_data:
+            out.pop("kind_from_data", None)
         return out
 
     @classmethod
@@ -325,6 +338,29 @@ class ColumnSpec:
         if "name" not in raw or "kind" not in raw:
             raise SchemaError([Problem(name, "a column needs 'name' and 'kind'", "add them")])
         return cls(**dict(raw))
+
+
+def _derived_problem(spec: ColumnSpec) -> Problem:
+    """Why a column's knowledge is not public, and the three ways out."""
+    acknowledge = (
+        "or pass public=True (--public on the command line) to acknowledge the leak; "
+        "the manifest records it"
+    )
+    if spec.source == "data":
+        return Problem(
+            spec.name,
+            "its categories or bounds were read from the private data without DP",
+            "declare them from a public source, let dpsynth discover them with DP "
+            f"(drop them from the schema), {acknowledge}",
+        )
+    return Problem(
+        spec.name,
+        f"its kind ({spec.kind.value}) was read from the values of a file without column types "
+        "(a CSV): one value can change it, and missing values and date formats with it",
+        "declare the kinds in a schema (dpsynth schema infer <file> -o schema.json writes them; "
+        "check each against a public description of the data, delete kind_from_data, pass "
+        f"--schema), give the table as Parquet or a DataFrame whose types are public, {acknowledge}",
+    )
 
 
 def _iso(value: Any) -> Any:
@@ -401,6 +437,10 @@ class Schema:
         self[spec.name]
         return Schema(tuple(spec if c.name == spec.name else c for c in self.columns))
 
+    def with_kinds_from_data(self) -> Schema:
+        """A copy with every column marked ``kind_from_data`` (its types were read from its values)."""
+        return Schema(tuple(replace(c, kind_from_data=True) for c in self.columns))
+
     def select(self, names: Iterable[str]) -> Schema:
         """A schema over the given columns, in the order given."""
         return Schema(tuple(self[n] for n in names))
@@ -408,8 +448,8 @@ class Schema:
     # -- provenance -----------------------------------------------------------------
     @property
     def data_derived_columns(self) -> tuple[str, ...]:
-        """Columns whose knowledge was read from the private data without DP."""
-        return tuple(c.name for c in self.columns if c.source == "data")
+        """Columns whose knowledge (domain, or kind) was read from the private data without DP."""
+        return tuple(c.name for c in self.columns if c.source == "data" or c.kind_from_data)
 
     @property
     def incomplete_columns(self) -> tuple[str, ...]:
@@ -432,18 +472,7 @@ class Schema:
         """
         derived = self.data_derived_columns
         if derived and not public:
-            raise NonPublicSchemaError(
-                [
-                    Problem(
-                        name,
-                        "its categories or bounds were read from the private data without DP",
-                        "declare them from a public source, let dpsynth discover them with DP "
-                        "(drop them from the schema), or pass public=True (--public on the "
-                        "command line) to acknowledge the leak; the manifest records it",
-                    )
-                    for name in derived
-                ]
-            )
+            raise NonPublicSchemaError([_derived_problem(self[name]) for name in derived])
 
     def mark_public(self) -> Schema:
         """A copy whose data-derived columns are declared public by the user."""
@@ -785,6 +814,7 @@ def infer_schema(
     kinds_only: bool = False,
     bins: int = DEFAULT_BINS,
     max_categories: int = 1000,
+    types_from_values: bool = False,
 ) -> Schema:
     """Propose a schema for ``df``.
 
@@ -808,6 +838,11 @@ def infer_schema(
     max_categories : int
         A text column with more distinct values than this is refused (it is
         probably an identifier or free text), with a message saying so.
+    types_from_values : bool
+        The dtypes themselves were read from the values (``df`` is a CSV file
+        as :func:`dpsynth.io.read_table` reads it): every column is marked
+        ``kind_from_data``, so using the schema requires ``public=True``.
+        Without it, the dtypes are taken as public structure of the table.
 
     Returns
     -------
@@ -834,10 +869,12 @@ def infer_schema(
                     nullable_assumed=_dtype_holds_missing(series.dtype),
                     dtype=dtype,
                     resolution=_whole_days(series) if kind is ColumnKind.DATETIME else None,
+                    kind_from_data=types_from_values,
                 )
             )
             continue
-        specs.append(_spec_from_values(str(name), series, kind, dtype, bins, max_categories))
+        spec = _spec_from_values(str(name), series, kind, dtype, bins, max_categories)
+        specs.append(replace(spec, kind_from_data=types_from_values))
     return Schema(tuple(specs))
 
 

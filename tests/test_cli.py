@@ -21,6 +21,35 @@ def test_schema_infer_kinds_only_writes_json(tmp_path, capsys):
     cols = json.loads(out.read_text())["columns"]
     assert [(c["name"], c["kind"]) for c in cols] == [("age", "integer"), ("city", "categorical"), ("score", "continuous")]
     assert all("categories" not in c and "lower" not in c for c in cols)
+    # a CSV has no column types: the kinds were read from its values, and the file says so
+    assert all(c["kind_from_data"] is True for c in cols)
+    assert "delete kind_from_data" in capsys.readouterr().err
+
+
+def test_synthesize_a_csv_without_schema_needs_its_kinds_acknowledged(tmp_path, capsys):
+    df, data, _ = _small_table(tmp_path)
+    out = tmp_path / "synth.csv"
+    base = ["synthesize", str(data), "-o", str(out), "--method", "independent", "--rows", "40", "--epsilon", "50"]
+    assert main(base) == 3
+    err = capsys.readouterr().err
+    assert "column 'age': its kind (integer) was read from the values of a file without column types" in err
+    assert "--public" in err and not out.exists()
+    assert main([*base, "--public"]) == 0
+    assert len(pd.read_csv(out)) == 40
+    # Parquet declares its types: no acknowledgement needed
+    parquet = tmp_path / "d.parquet"
+    df.to_parquet(parquet)
+    args = ["synthesize", str(parquet), "-o", str(tmp_path / "p.csv"), "--method", "independent", "--epsilon", "50"]
+    assert main(args) == 0, capsys.readouterr().err
+
+
+def test_schema_infer_of_parquet_takes_its_types_as_declared(tmp_path, capsys):
+    data = tmp_path / "d.parquet"
+    pd.DataFrame({"age": [30, 40], "city": ["a", "b"]}).to_parquet(data)
+    assert main(["schema", "infer", str(data)]) == 0
+    captured = capsys.readouterr()
+    assert all("kind_from_data" not in c for c in json.loads(captured.out)["columns"])
+    assert "kind_from_data" not in captured.err
 
 
 def test_schema_infer_from_data_is_marked_and_warns(tmp_path, capsys):

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -276,6 +277,27 @@ def test_infer_kinds_only_reads_no_value_and_is_usable_by_the_encoder():
     assert Schema.from_json(schema.to_json()) == schema
     assert schema["s"].to_dict()["nullable_assumed"] is True
     assert "nullable_assumed" not in schema["i"].to_dict()
+
+
+def test_kinds_read_from_values_are_marked_kept_and_refused_without_acknowledgement():
+    schema = infer_schema(raw_frame(), kinds_only=True, types_from_values=True)
+    assert all(c.kind_from_data for c in schema)
+    assert schema.data_derived_columns == schema.names
+    assert Schema.from_json(schema.to_json()) == schema
+    assert "kind_from_data" not in infer_schema(raw_frame(), kinds_only=True)["i"].to_dict()
+    with pytest.raises(NonPublicSchemaError) as caught:
+        schema.require_public()
+    assert len(caught.value.problems) == len(schema)
+    problem = caught.value.problems[0]
+    assert problem.column == "i" and "its kind (integer) was read from the values" in problem.message
+    assert "delete kind_from_data" in problem.fix and "public=True" in problem.fix
+    schema.require_public(public=True)
+    # the mark survives what discovery does to a column (it replaces the domain, not the kind)
+    found = replace(schema["s"], categories=("x",), source="dp", on_unknown="other")
+    assert Schema((found,)).data_derived_columns == ("s",)
+    assert infer_schema(raw_frame(), kinds_only=True).with_kinds_from_data() == schema
+    with pytest.raises(SchemaError, match=r"kind_from_data \('yes'\) is not a boolean"):
+        ColumnSpec("a", "boolean", kind_from_data="yes")
 
 
 def test_nullable_assumed_must_be_a_boolean_and_imply_nullable():

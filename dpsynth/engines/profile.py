@@ -44,7 +44,7 @@ from dpsynth.engines.sql import (
     type_problem,
 )
 from dpsynth.errors import InputDataError, Problem
-from dpsynth.io import file_format, source_files
+from dpsynth.io import file_format, source_files, types_from_values
 from dpsynth.schema import DEFAULT_BINS, ColumnKind, ColumnSpec, Schema
 
 #: the kind a column of each source type is proposed as (as infer_kind does for dtypes)
@@ -67,6 +67,8 @@ class _SQLProfiler(ABC):
     dialect: Dialect
     _types: dict[str, str]
     _sources: dict[str, SourceType]
+    #: the column types were sniffed from the values (a CSV): the kinds are marked kind_from_data
+    _types_from_values: bool = False
 
     @abstractmethod
     def _group(self, where: str, key: str) -> dict[str, np.ndarray]:
@@ -90,7 +92,11 @@ class _SQLProfiler(ABC):
         return tuple(self._types)
 
     def kinds(self) -> Schema:
-        """Kinds from the column types; nullable as assumed, unless the file's pandas dtype cannot hold a missing value."""
+        """Kinds from the column types; nullable as assumed, unless the file's pandas dtype cannot hold a missing value.
+
+        The types of a CSV are sniffed from its values: its kinds are marked
+        ``kind_from_data`` (using them requires ``public=True``).
+        """
         if not self._types:
             raise InputDataError([Problem(None, "the table has no columns", "pass a table with columns")])
         specs = []
@@ -104,7 +110,7 @@ class _SQLProfiler(ABC):
             nullable = _holds_missing(dtype)
             specs.append(ColumnSpec(
                 name, kind, bins=DEFAULT_BINS if ranged else None, nullable=nullable, nullable_assumed=nullable,
-                dtype=dtype, resolution="D" if dates else None,
+                dtype=dtype, resolution="D" if dates else None, kind_from_data=self._types_from_values,
             ))
         return Schema(tuple(specs))
 
@@ -244,6 +250,7 @@ class DuckDBProfiler(_SQLProfiler):
         self._types = {c: str(t) for c, t in zip(self.relation.columns, self.relation.types, strict=True)}
         self._sources = {c: source_type(t) for c, t in self._types.items()}
         self._pandas_dtypes = parquet_pandas_dtypes(source)
+        self._types_from_values = types_from_values(source)
 
     def _dtype(self, column: str) -> str | None:
         if column in self._pandas_dtypes:
@@ -303,6 +310,7 @@ class SparkProfiler(_SQLProfiler):
         fields = {f.name: f.dataType for f in self.frame.schema.fields}
         self._types = {name: t.simpleString() for name, t in fields.items()}
         self._sources = {name: _TYPES.get(type(t).__name__, SourceType.OTHER) for name, t in fields.items()}
+        self._types_from_values = types_from_values(source)
 
     def _group(self, where: str, key: str) -> dict[str, np.ndarray]:
         with self._session():

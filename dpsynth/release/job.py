@@ -69,6 +69,7 @@ from dpsynth.release.source import (
     open_source,
     read_frame,
     sample_rows,
+    source_kinds,
 )
 from dpsynth.release.utility import evaluate_utility, fit_downstream
 from dpsynth.schema import ColumnKind, Schema, infer_schema
@@ -218,10 +219,13 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
     real = _read(request)
     df, holdout, fingerprint = real.frame, real.holdout, real.fingerprint
     _check_columns(request, df, holdout)
-    if request.schema is not None:
-        request.schema.require_public(request.public)
+    # Without a declared schema, a CSV's kinds were read from its values: refused here,
+    # before anything is reserved, unless acknowledged.
+    checked = request.schema if request.schema is not None else source_kinds(request.data, df)
+    if checked is not None:
+        checked.require_public(request.public)
         if request.engine == "numpy":
-            request.schema.validate_frame(df)
+            checked.validate_frame(df)
     _check_fingerprint(ledger, request.dataset_id, fingerprint, request.engine)
     say(real.summary)
 
@@ -230,13 +234,16 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
     fit_on = df if request.engine == "numpy" else open_source(
         request.data, request.engine, spark_master=request.spark_master
     )
+    schema = request.schema
+    if schema is None and request.engine != "duckdb":  # the DuckDB profiler marks a CSV's kinds itself
+        schema = checked if request.engine == "numpy" else source_kinds(request.data, fit_on)
     out = Path(request.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     try:
         with ledger.reserve(request.dataset_id, fingerprint, budget, step_delta=step_delta) as reservation:
             try:
-                audit = _produce(request, synth, real, fit_on, staging, reservation, say)
+                audit = _produce(request, synth, real, fit_on, schema, staging, reservation, say)
             except BaseException as exc:
                 _charge_failure(reservation, synth, request.method, exc, say)
                 raise
@@ -260,6 +267,7 @@ def _produce(
     synth: Synthesizer,
     real: _Real,
     fit_on: Any,
+    schema: Schema | None,
     staging: Path,
     reservation: Reservation,
     say: Progress,
@@ -269,7 +277,7 @@ def _produce(
     Records the spend on ``reservation`` and returns the audit section (None without audit).
     """
     say(f"fitting {request.method.upper()} ...")
-    synth.fit(fit_on, request.schema)
+    synth.fit(fit_on, schema)
     synthetic = synth.sample(request.rows)
     synthetic_path = staging / SYNTHETIC_FILE
     write_table(synthetic, synthetic_path)

@@ -79,6 +79,10 @@ def schema_section(schema: Schema, acknowledged_public: bool) -> dict[str, Any]:
     provenance: dict[str, list[str]] = {"public": [], "dp": [], "data": []}
     for spec in schema:
         provenance[spec.source].append(spec.name)
+    # Kinds read from a CSV's values: known from the data, whatever the source of the domain.
+    kinds = [spec.name for spec in schema if spec.kind_from_data]
+    if kinds:
+        provenance["kind_from_data"] = kinds
     return {**schema.to_dict(), "provenance": provenance, "acknowledged_public": acknowledged_public}
 
 

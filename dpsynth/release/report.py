@@ -158,6 +158,9 @@ _MAX_LIST = 20
 # relative slack when comparing the itemised spend with the guarantee (float sums)
 _SPEND_RTOL = 1e-9
 
+#: the detail of a column whose kind was read from a CSV's values
+KIND_FROM_DATA_DETAIL = "kind read from the CSV's values, acknowledged as public"
+
 _SOURCE_WORDS = {
     "public": "declared from public knowledge (codebook, standard); costs nothing, reveals nothing",
     "dp": "discovered from the data with differential privacy; its cost is in the spend above",
@@ -171,7 +174,13 @@ _SOURCE_WORDS = {
 # ---------------------------------------------------------------------------------------
 def schema_provenance(schema: Schema) -> list[dict[str, str]]:
     """The ``schema`` section of a release record: column, kind and source of each column."""
-    return [{"column": c.name, "kind": c.kind.value, "source": c.source} for c in schema]
+    rows = []
+    for c in schema:
+        row = {"column": c.name, "kind": c.kind.value, "source": c.source}
+        if c.kind_from_data:
+            row["detail"] = KIND_FROM_DATA_DETAIL
+        rows.append(row)
+    return rows
 
 
 def validate_record(record: Mapping[str, Any]) -> None:
@@ -441,11 +450,19 @@ def _schema(record: Mapping[str, Any]) -> str:
     sources = sorted({c["source"] for c in cols})
     legend = "".join(f"<li><strong>{_e(s)}</strong>: {_e(_SOURCE_WORDS[s])}</li>" for s in sources)
     derived = [c["column"] for c in cols if c["source"] == "data"]
+    kinds = [c["column"] for c in cols if c.get("detail") == KIND_FROM_DATA_DETAIL]
     warn = ""
     if derived:
         warn = (
             '<p class="warning">The categories or bounds of '
             f"{_e(', '.join(derived))} were read from the private data without privacy. "
+            "The guarantee does not cover what they reveal.</p>"
+        )
+    if kinds:
+        warn += (
+            '\n<p class="warning">The kinds of '
+            f"{_e(', '.join(kinds))} were read from the values of a CSV file, which declares no "
+            "types (one value can turn a column of numbers into text, or add a missing value). "
             "The guarantee does not cover what they reveal.</p>"
         )
     inner = (

@@ -24,7 +24,8 @@ from typing import Any
 import pandas as pd
 
 from dpsynth.errors import DataReadError, Problem, parameter_error
-from dpsynth.io import GLOB_CHARACTERS, read_table, source_files
+from dpsynth.io import GLOB_CHARACTERS, read_table, source_files, types_from_values
+from dpsynth.schema import Schema, infer_schema
 
 #: counting engines a release or ``dpsynth synthesize`` can run on
 ENGINES = ("numpy", "duckdb", "spark")
@@ -173,6 +174,35 @@ def sample_rows(source: str | os.PathLike[str], n: int, seed: int = 0) -> RowSam
     return RowSample(frame=frame, total=int(total), seed=int(seed))
 
 
+def source_kinds(source: Any, data: Any) -> Schema | None:
+    """The kinds-only schema to fit ``data`` (read from ``source``) with when none is declared.
+
+    A CSV declares no column types: those ``data`` got were read from the
+    values, so its kinds come back marked ``kind_from_data`` and fitting on
+    them requires ``public=True``. None when the types are public (Parquet,
+    a DataFrame), and for a CSV path the DuckDB engine reads itself (its
+    profiler marks them).
+
+    Parameters
+    ----------
+    source : str, path or pandas.DataFrame
+        Where the table came from.
+    data : pandas.DataFrame, str or pyspark.sql.DataFrame
+        The table as :func:`open_source` gives it.
+
+    Returns
+    -------
+    Schema or None
+    """
+    if not types_from_values(source) or isinstance(data, (str, os.PathLike)):
+        return None
+    if isinstance(data, pd.DataFrame):
+        return infer_schema(data, kinds_only=True, types_from_values=True)
+    from dpsynth.engines.profile import SparkProfiler
+
+    return SparkProfiler(data).kinds().with_kinds_from_data()
+
+
 def open_source(source: str | os.PathLike[str], engine: str, *, spark_master: str | None = None) -> Any:
     """What :meth:`Synthesizer.fit <dpsynth.synthesizers.Synthesizer.fit>` takes to count on ``engine``.
 
@@ -213,4 +243,5 @@ __all__ = [
     "open_source",
     "read_frame",
     "sample_rows",
+    "source_kinds",
 ]

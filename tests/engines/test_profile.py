@@ -200,6 +200,14 @@ def test_a_parquet_file_from_pandas_gives_back_its_dtypes_and_nullability(tmp_pa
     for spec in in_memory:
         got = kinds[spec.name]
         assert (got.kind, got.dtype, got.nullable) == (spec.kind, spec.dtype, spec.nullable), spec.name
-    # a CSV says nothing of dtypes: every column is assumed nullable
+    assert not any(s.kind_from_data for s in kinds)
+    # a CSV says nothing of dtypes: every column is assumed nullable, and its kinds were
+    # sniffed from its values, which the schema records
     df.to_csv(tmp_path / "t.csv", index=False)
-    assert all(s.nullable_assumed for s in DuckDBProfiler(tmp_path / "t.csv").kinds())
+    csv_kinds = DuckDBProfiler(tmp_path / "t.csv").kinds()
+    assert all(s.nullable_assumed and s.kind_from_data for s in csv_kinds)
+    # a relation carries its own types, declared by whoever built it
+    import duckdb
+
+    relation = duckdb.connect().read_parquet(str(tmp_path / "t.parquet"))
+    assert not any(s.kind_from_data for s in DuckDBProfiler(relation).kinds())

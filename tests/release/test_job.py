@@ -10,6 +10,7 @@ from dpsynth.privacy.accountant import PrivacyBudget
 from dpsynth.privacy.ledger import Ledger, data_fingerprint
 from dpsynth.release import job
 from dpsynth.release.job import ReleaseRequest, run_release
+from dpsynth.release.source import files_fingerprint
 from dpsynth.schema import ColumnKind, ColumnSpec, Schema
 
 SCHEMA = Schema(
@@ -291,6 +292,23 @@ def test_release_on_spark_matches_the_files_fingerprint(tmp_path):
     assert len(_release_rows(ledger_path)) == 1
 
 
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_release_of_a_csv_on_spark_records_its_kinds_as_read_from_values(setup):
+    import shutil
+
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'dpsynth[spark]')")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java, which is not on the PATH")
+    tmp_path, data, ledger_path = setup
+    Ledger(ledger_path).init_dataset("files", files_fingerprint(data), PrivacyBudget.approx(2.0, 1e-6))
+    request = _request(tmp_path, data, ledger_path, schema=None, engine="spark", spark_master="local[1]",
+                       dataset_id="files", public=True)
+    run_release(request)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["schema"]["provenance"]["kind_from_data"] == ["sex", "age", "smoker", "y"]
+
+
 def test_verify_refuses_a_release_whose_ledger_row_was_changed(setup, capsys):
     import sqlite3
 
@@ -306,6 +324,47 @@ def test_verify_refuses_a_release_whose_ledger_row_was_changed(setup, capsys):
     assert "modified after it was written" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("engine", ["numpy", "duckdb"])
+def test_a_csv_without_schema_is_refused_before_anything_is_reserved(setup, engine):
+    from dpsynth.errors import NonPublicSchemaError
+
+    tmp_path, data, ledger_path = setup
+    with pytest.raises(NonPublicSchemaError) as caught:
+        run_release(_request(tmp_path, data, ledger_path, schema=None, engine=engine))
+    message = str(caught.value)
+    for column, kind in [("sex", "categorical"), ("age", "integer"), ("smoker", "boolean"), ("y", "categorical")]:
+        assert f"column '{column}': its kind ({kind}) was read from the values of a file without column types" in message
+    assert "--schema" in message and "--public" in message
+    assert _release_rows(ledger_path) == [] and Ledger(ledger_path).status("toy")["reserved"] == []
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("engine", ["numpy", "duckdb"])
+def test_a_csv_kinds_acknowledged_as_public_are_recorded_in_manifest_and_report(setup, engine):
+    tmp_path, data, ledger_path = setup
+    if engine == "duckdb":  # the DuckDB engine fingerprints the files' bytes
+        Ledger(ledger_path).init_dataset("files", files_fingerprint(data), PrivacyBudget.approx(2.0, 1e-6))
+    dataset = "files" if engine == "duckdb" else "toy"
+    run_release(_request(tmp_path, data, ledger_path, schema=None, engine=engine, public=True, dataset_id=dataset))
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["schema"]["acknowledged_public"] is True
+    assert manifest["schema"]["provenance"]["kind_from_data"] == ["sex", "age", "smoker", "y"]
+    assert all(c["kind_from_data"] is True for c in manifest["schema"]["columns"])
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "The kinds of sex, age, smoker, y were read from the values of a CSV file" in report
+
+
+def test_a_parquet_table_without_schema_needs_no_acknowledgement(setup):
+    tmp_path, _, ledger_path = setup
+    data = tmp_path / "data.parquet"
+    _table(600, 0).to_parquet(data)
+    Ledger(ledger_path).init_dataset("pq", data_fingerprint(pd.read_parquet(data)), PrivacyBudget.approx(2.0, 1e-6))
+    run_release(_request(tmp_path, data, ledger_path, schema=None, dataset_id="pq"))
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert "kind_from_data" not in manifest["schema"]["provenance"]
+    assert manifest["schema"]["acknowledged_public"] is False
+
+
 def test_a_table_too_small_for_discovery_is_charged_what_discovery_spent(tmp_path):
     from dpsynth.errors import PrivacyError
 
@@ -314,8 +373,9 @@ def test_a_table_too_small_for_discovery_is_charged_what_discovery_spent(tmp_pat
     ledger_path = tmp_path / "ledger.db"
     Ledger(ledger_path).init_dataset("toy", data_fingerprint(pd.read_csv(data)), PrivacyBudget.approx(2.0, 1e-6))
     # no schema: every domain is discovered with DP, and 60 rows are too few at epsilon 1
+    # (the CSV's kinds read from its values are acknowledged as public)
     with pytest.raises(PrivacyError, match="column 'age': no bucket .* declare its lower and upper bounds"):
-        run_release(_request(tmp_path, data, ledger_path, schema=None))
+        run_release(_request(tmp_path, data, ledger_path, schema=None, public=True))
     # The refusal came from noisy histograms, so what discovery spent is charged, no more.
     (row,) = _release_rows(ledger_path)
     assert row["mechanism"] == "independent (failed: PrivacyError)"

@@ -172,6 +172,20 @@ def test_fit_on_a_parquet_file_without_a_schema_discovers_with_duckdb(correlated
     assert out["a"].dropna().map(type).eq(str).all()
 
 
+def test_fit_on_a_csv_file_without_a_schema_needs_its_kinds_acknowledged(correlated, tmp_path):
+    df, _ = correlated
+    path = tmp_path / "data.csv"
+    df.to_csv(path, index=False)
+    synth = MST(epsilon=2.0, random_state=0)
+    with pytest.raises(NonPublicSchemaError, match="its kind .* was read from the values"):
+        synth.fit(str(path))
+    assert synth.spent_so_far is None
+    synth = MST(epsilon=2.0, random_state=0, public=True).fit(str(path))
+    # the fitted schema keeps the mark beside the DP-discovered domains
+    assert all(spec.kind_from_data for spec in synth.schema_)
+    assert synth.schema_["age"].source == "dp"
+
+
 def test_fit_on_a_file_refuses_absent_and_mistyped_columns_before_any_spend(correlated, tmp_path, monkeypatch):
     from dpsynth.schema import ColumnKind, ColumnSpec, Schema
 
