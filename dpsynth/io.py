@@ -34,7 +34,8 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     Empty strings in CSV stay empty strings; only empty fields and the usual
     NA markers become missing values. A CSV's ISO dates and times, whole
     numbers with missing values and booleans with missing values get the types
-    they stand for (:func:`restore_csv_types`).
+    they stand for (:func:`restore_csv_types`). A Parquet file's columns get
+    the dtypes its schema declares, whatever the values (:func:`_read_parquet`).
 
     Raises
     ------
@@ -47,7 +48,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise DataReadError([Problem(None, f"file {str(p)!r} does not exist", "check the path")])
     try:
         if name.endswith(PARQUET_SUFFIXES):
-            return pd.read_parquet(p)
+            return _read_parquet(p)
         if name.endswith(CSV_SUFFIXES):
             return restore_csv_types(pd.read_csv(p))
     except (OSError, ValueError, UnicodeDecodeError, ImportError) as exc:
@@ -57,6 +58,43 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     raise DataReadError(
         [Problem(None, f"{str(p)!r} has an unsupported extension", f"use one of {', '.join(TABLE_SUFFIXES)}")]
     )
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet file with the dtypes its schema declares, not those its values allow.
+
+    Columns pandas wrote get back the dtypes its footer records. A nullable
+    integer or boolean column from another writer (Spark, DuckDB) would come
+    back as ``float64`` or ``object`` when a value is missing and as
+    ``int64`` or ``bool`` when none is, so its kind would hang on one value:
+    it is read as pandas' nullable ``Int64`` (or ``boolean``) either way.
+    """
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    df = table.to_pandas()
+    described = {
+        column.get("field_name", column.get("name"))
+        for column in (table.schema.pandas_metadata or {}).get("columns", [])
+    }
+    for field in table.schema:
+        if field.name in described or not field.nullable or field.name not in df.columns:
+            continue
+        dtype = _nullable_dtype(field.type)
+        if dtype is not None:
+            df[field.name] = table.select([field.name]).to_pandas(types_mapper=lambda _, d=dtype: d)[field.name]
+    return df
+
+
+def _nullable_dtype(arrow_type: object) -> object | None:
+    """pandas' nullable dtype of an Arrow integer or boolean type (None for other types)."""
+    import pyarrow as pa
+
+    if pa.types.is_boolean(arrow_type):
+        return pd.BooleanDtype()
+    if pa.types.is_integer(arrow_type):
+        return pd.api.types.pandas_dtype(str(arrow_type).replace("uint", "UInt").replace("int", "Int"))
+    return None
 
 
 def restore_csv_types(df: pd.DataFrame) -> pd.DataFrame:

@@ -98,3 +98,29 @@ def test_booleans_with_missing_values_read_as_nullable_booleans(tmp_path):
     assert str(df["flag"].dtype) == "boolean" and df["flag"].isna().tolist() == [False, True, False]
     assert not pd.api.types.is_bool_dtype(df["word"].dtype)
     assert str(df["full"].dtype) == "bool"
+
+
+def test_a_parquet_files_declared_types_decide_the_dtypes_whatever_the_values(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dpsynth.engines import DuckDBProfiler
+    from dpsynth.schema import infer_schema
+
+    # written by another tool than pandas (no pandas footer): nullable integer and boolean columns
+    kinds = {}
+    for name, missing in (("none", [1, 2, 3]), ("some", [1, None, 3])):
+        path = tmp_path / f"{name}.parquet"
+        flags = [True, None, False] if None in missing else [True, True, False]
+        pq.write_table(pa.table({"n": pa.array(missing, pa.int32()), "ok": pa.array(flags), "x": [0.5, 1.0, 2.0]}), path)
+        df = read_table(path)
+        assert df.dtypes.astype(str).tolist() == ["Int32", "boolean", "float64"], name
+        kinds[name] = [s.kind for s in infer_schema(df, kinds_only=True)]
+        # the in-memory kinds are the DuckDB engine's
+        assert kinds[name] == [s.kind for s in DuckDBProfiler(path).kinds()]
+    # one missing value does not change a column's kind
+    assert kinds["none"] == kinds["some"]
+    # a file pandas wrote keeps the dtypes its footer records
+    path = tmp_path / "pandas.parquet"
+    pd.DataFrame({"n": [1, 2], "k": pd.array([1, None], dtype="Int64"), "ok": [True, False]}).to_parquet(path)
+    assert read_table(path).dtypes.astype(str).tolist() == ["int64", "Int64", "bool"]
