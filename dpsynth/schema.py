@@ -59,6 +59,8 @@ class ColumnKind(str, Enum):
 SOURCES = ("public", "dp", "data")
 #: resolutions a datetime column's synthetic values can be drawn at: whole days, or a time unit
 RESOLUTIONS = ("D", "s", "ms", "us", "ns")
+#: a datetime column's resolution left to DP discovery: whole days if its noisy counts show dates
+AUTO_RESOLUTION = "auto"
 
 #: what to do with a value outside the declared domain, per kind
 UNKNOWN_POLICIES: dict[ColumnKind, tuple[str, ...]] = {
@@ -120,7 +122,9 @@ class ColumnSpec:
         Datetime columns only: the resolution synthetic values are drawn at,
         ``"D"`` (whole days, midnight UTC: a column of dates) or a time unit
         (``"s"``, ``"ms"``, ``"us"``, ``"ns"``). By default, the resolution of
-        the dtype. A coarser unit of the two applies.
+        the dtype. A coarser unit of the two applies. ``"auto"`` leaves it to
+        DP discovery: ``"D"`` if a noisy count shows (almost) every value at
+        midnight, the dtype's otherwise.
     """
 
     name: str
@@ -195,7 +199,7 @@ class ColumnSpec:
         if self.resolution is not None:
             if kind is not ColumnKind.DATETIME:
                 yield Problem(name, f"a {kind.value} column cannot have a resolution", "remove it")
-            elif self.resolution not in RESOLUTIONS:
+            elif self.resolution not in (*RESOLUTIONS, AUTO_RESOLUTION):
                 yield Problem(
                     name, f"resolution {self.resolution!r} is unknown",
                     f"use one of {RESOLUTIONS} ('D' for dates)",
@@ -302,6 +306,8 @@ class ColumnSpec:
             return self.categories is not None
         if self.kind is ColumnKind.BOOLEAN:
             return True
+        if self.resolution == AUTO_RESOLUTION:
+            return False
         return self.bin_edges is not None or (self.lower is not None and self.upper is not None)
 
     def to_dict(self) -> dict[str, Any]:
@@ -830,9 +836,9 @@ def infer_schema(
         The raw table.
     kinds_only : bool
         Propose kinds only; every column is nullable unless its dtype cannot
-        hold a missing value (numpy integers and booleans). Besides the dtype,
-        the one format read is whether a naive datetime column holds dates
-        (every value at midnight): its ``resolution`` is then ``"D"``.
+        hold a missing value (numpy integers and booleans). No value is read:
+        a naive datetime column gets ``resolution="auto"``, so DP discovery
+        decides whether it holds dates.
     bins : int
         Number of bins for numeric and datetime columns.
     max_categories : int
@@ -868,7 +874,7 @@ def infer_schema(
                     nullable=_dtype_holds_missing(series.dtype),
                     nullable_assumed=_dtype_holds_missing(series.dtype),
                     dtype=dtype,
-                    resolution=_whole_days(series) if kind is ColumnKind.DATETIME else None,
+                    resolution=_proposed_resolution(series.dtype) if kind is ColumnKind.DATETIME else None,
                     kind_from_data=types_from_values,
                 )
             )
@@ -878,11 +884,20 @@ def infer_schema(
     return Schema(tuple(specs))
 
 
+def _proposed_resolution(dtype: Any) -> str | None:
+    """``"auto"`` for a naive datetime dtype: whether it holds dates is left to DP discovery.
+
+    Whether every value sits at midnight is a property of the values, which
+    one row can change, so a kinds-only schema does not read it. A
+    time-zone-aware column holds instants: None, the dtype's resolution.
+    """
+    return None if getattr(dtype, "tz", None) is not None else AUTO_RESOLUTION
+
+
 def _whole_days(series: pd.Series) -> str | None:
     """``"D"`` for a naive datetime column of dates (every present value at midnight), else None.
 
-    Like the dtype, this is the column's format (a column of dates), not a
-    value of it; it is recorded in the schema, where the user can change it.
+    Read from the values: only for a schema marked ``source="data"``.
     """
     if not pd.api.types.is_datetime64_any_dtype(series.dtype) or getattr(series.dt, "tz", None) is not None:
         return None

@@ -24,6 +24,13 @@ with DP mechanisms and charged to the accountant:
 * quantile bin edges (``quantile_bins=True``): DP quantiles (OpenDP's
   ``make_private_quantile`` mechanism) chosen among a PUBLIC grid of
   candidates, inside the discovered bounds.
+* whether a datetime column holds dates (``resolution="auto"``, what a
+  kinds-only schema proposes): a noisy two-cell histogram of its values at
+  midnight UTC and off it. The column holds dates (``"D"``) unless the noisy
+  count off midnight clears both three noise standard deviations and
+  :data:`OFF_MIDNIGHT_SHARE` of the column. The step takes
+  :data:`RESOLUTION_SHARE` of the column's budget when its range is
+  discovered too, all of it otherwise.
 
 The data is read through a :class:`~dpsynth.encoding.profile.ColumnProfiler`,
 which computes the exact aggregates the mechanisms need where the table
@@ -78,7 +85,7 @@ from dpsynth.privacy.mechanisms import (
     threshold_for_delta,
     thresholded_histogram,
 )
-from dpsynth.schema import DEFAULT_BINS, ColumnKind, ColumnSpec, Schema
+from dpsynth.schema import AUTO_RESOLUTION, DEFAULT_BINS, ColumnKind, ColumnSpec, Schema
 
 #: public default range of the candidate grid for numeric bounds
 DEFAULT_NUMERIC_RANGE = (-1e9, 1e9)
@@ -90,6 +97,11 @@ DEFAULT_DATETIME_RANGE = ("1900-01-01", "2100-12-01")
 DEFAULT_BOUND_QUANTILES = (0.05, 0.95)
 #: default delta spent per discovered categorical column
 DEFAULT_CATEGORY_DELTA = 1e-9
+
+#: share of a datetime column's budget that decides its resolution, when its range is discovered too
+RESOLUTION_SHARE = 0.25
+#: below this share of values off midnight (noisy), a datetime column is taken to hold dates
+OFF_MIDNIGHT_SHARE = 0.01
 
 _SMALLEST_MAGNITUDE = 1e-3
 
@@ -195,7 +207,8 @@ class _Step:
     candidates: np.ndarray | None = None
     sigma: float | None = None
     threshold: int | None = None
-    scale: float | None = None  # Laplace scale of a bounds histogram in pure mode
+    scale: float | None = None  # Laplace scale of a histogram in pure mode
+    cost: float | None = None  # budget of a quantile step
 
 
 def _edge_alphas(spec: ColumnSpec, bound_quantiles: tuple[float, float]) -> list[tuple[str, float]]:
@@ -205,16 +218,18 @@ def _edge_alphas(spec: ColumnSpec, bound_quantiles: tuple[float, float]) -> list
     return [(f"edge {i}", low + (high - low) * i / bins) for i in range(1, bins)]
 
 
-def _bounds_step(spec: ColumnSpec, edges: np.ndarray, cost: float, mode: str, relation: Neighbouring) -> _Step:
-    """The noisy histogram that finds a column's bounds, priced before any data is read."""
-    params = {"column": spec.name, "discovered": "bounds", "cells": int(edges.size + 1)}
+def _noisy_histogram_step(
+    name: str, what: str, cells: int, cost: float, mode: str, relation: Neighbouring, **extra: Any
+) -> _Step:
+    """A noisy histogram of ``cells`` counts: Gaussian in zCDP, Laplace in pure DP; priced, not run."""
+    params = {"column": name, "discovered": what, "cells": cells}
     if mode == "zcdp":
         sigma = gaussian_sigma(cost, relation=relation)
         charge = gaussian_charge(sigma, relation=relation, step="discover", **params)
-        return _Step(spec.name, "bounds", charge, candidates=edges, sigma=sigma)
+        return _Step(name, what, charge, sigma=sigma, **extra)
     scale = laplace_scale(cost, relation=relation)
     charge = laplace_charge(scale, relation=relation, step="discover", **params)
-    return _Step(spec.name, "bounds", charge, candidates=edges, scale=scale)
+    return _Step(name, what, charge, scale=scale, **extra)
 
 
 def _plan(
@@ -244,19 +259,28 @@ def _plan(
             )
             steps.append(_Step(name, "categories", charge, sigma=sigma, threshold=threshold))
             continue
+        ranged = spec.lower is None or spec.upper is None or quantile_bins
+        cost = cost_per_column
+        if spec.resolution == AUTO_RESOLUTION:
+            resolution_cost = RESOLUTION_SHARE * cost if ranged else cost
+            steps.append(_noisy_histogram_step(name, "resolution", 2, resolution_cost, mode, relation))
+            cost -= resolution_cost
+        if not ranged:
+            continue
         # The bounds histogram is worth two quantiles: with quantile bins, the column's
         # budget is split evenly among lower, upper and the inner edges.
         inner = _edge_alphas(spec, bound_quantiles) if quantile_bins else []
-        share = cost_per_column / (len(inner) + 2)
-        if spec.lower is None or spec.upper is None or quantile_bins:
-            bounds_cost = 2 * share if inner else cost_per_column
-            steps.append(_bounds_step(spec, _bucket_edges(spec, candidates), bounds_cost, mode, relation))
+        share = cost / (len(inner) + 2)
+        edges = _bucket_edges(spec, candidates)
+        steps.append(_noisy_histogram_step(
+            name, "bounds", int(edges.size + 1), 2 * share if inner else cost, mode, relation, candidates=edges
+        ))
         grid = _candidates(spec, candidates) if inner else None
         for what, alpha in inner:
             charge = quantile_charge(
                 grid, alpha, share, mode=mode, relation=relation, column=name, discovered=what
             )
-            steps.append(_Step(name, what, charge, alpha=alpha, candidates=grid))
+            steps.append(_Step(name, what, charge, alpha=alpha, candidates=grid, cost=share))
     return steps
 
 
@@ -448,9 +472,12 @@ def discover_schema(
     # Every exact aggregate first (one query per column): a refusal here spends nothing.
     categories: dict[str, dict[str, int]] = {}
     regions: dict[tuple[str, str], np.ndarray] = {}
+    midnights: dict[str, np.ndarray] = {}
     for step in steps:
         if step.what == "categories":
             categories[step.column] = profiler.category_counts(step.column)
+        elif step.what == "resolution":
+            midnights[step.column] = profiler.midnight_counts(step.column)
         else:
             # one aggregation for the bucket edges, one for the quantile grid
             key = (step.column, "bounds" if step.what == "bounds" else "grid")
@@ -480,12 +507,15 @@ def discover_schema(
             schema = schema.with_column(
                 replace(spec, categories=cats, source="dp", on_unknown="other")
             )
+        elif step.what == "resolution":
+            resolution = _noisy_resolution(step, midnights[step.column], accountant=accountant, relation=rel)
+            schema = schema.with_column(replace(spec, resolution=resolution))
         else:
             value = private_quantile_of_regions(
                 regions[(step.column, "grid")],
                 step.candidates,
                 step.alpha,
-                cost_per_column / (len(_edge_alphas(spec, bounds)) + 2),
+                step.cost,
                 accountant=accountant,
                 relation=rel,
                 **params,
@@ -496,6 +526,24 @@ def discover_schema(
         edges = next(s.candidates for s in steps if s.column == name and s.what == "bounds")
         schema = schema.with_column(_complete_range(schema[name], values, edges, quantile_bins))
     return DiscoveryResult(schema=schema, charges=tuple(charges))
+
+
+def _noisy_histogram(counts: np.ndarray, step: _Step, *, accountant: Accountant, relation: Neighbouring) -> np.ndarray:
+    """The step's noisy histogram of ``counts`` (charged): Gaussian with ``sigma``, else Laplace."""
+    params = {"column": step.column, "discovered": step.what}
+    if step.sigma is not None:
+        return gaussian_counts(counts, step.sigma, accountant=accountant, relation=relation, step="discover", **params)
+    return laplace_counts(counts, step.scale, accountant=accountant, relation=relation, step="discover", **params)
+
+
+def _noisy_resolution(
+    step: _Step, counts: np.ndarray, *, accountant: Accountant, relation: Neighbouring
+) -> str | None:
+    """``"D"`` unless the noisy count off midnight stands out of the noise and is a fair share (post-processing)."""
+    at, off = (float(v) for v in _noisy_histogram(counts, step, accountant=accountant, relation=relation))
+    noise_sd = step.sigma if step.sigma is not None else np.sqrt(2.0) * step.scale
+    times = off >= 3 * noise_sd and off >= OFF_MIDNIGHT_SHARE * (max(at, 0.0) + off)
+    return None if times else "D"
 
 
 def _noisy_bounds(
@@ -509,14 +557,7 @@ def _noisy_bounds(
     relation: Neighbouring,
 ) -> dict[str, float]:
     """Run the bounds histogram (charged) and read the missing bounds from it (post-processing)."""
-    counts = bucket_counts(regions)
-    params = {"column": spec.name, "discovered": "bounds"}
-    if step.sigma is not None:
-        noisy = gaussian_counts(counts, step.sigma, accountant=accountant, relation=relation,
-                                step="discover", **params)
-    else:
-        noisy = laplace_counts(counts, step.scale, accountant=accountant, relation=relation,
-                               step="discover", **params)
+    noisy = _noisy_histogram(bucket_counts(regions), step, accountant=accountant, relation=relation)
     mode = "zcdp" if step.sigma is not None else "pure"
     mass = kept_mass(noisy, step.sigma if step.sigma is not None else step.scale, mode=mode)
     found = range_from_histogram(mass, step.candidates, quantiles)

@@ -61,6 +61,9 @@ class ColumnProfiler(Protocol):
         cannot be read as ``kind`` raises :class:`~dpsynth.errors.InputDataError`.
         """
 
+    def midnight_counts(self, column: str) -> np.ndarray:
+        """Present values of a datetime column at midnight UTC and off it: ``[at, off]``."""
+
 
 def profiler_of(data: Any) -> ColumnProfiler:
     """``data`` itself if it is a :class:`ColumnProfiler`, a :class:`PandasProfiler` of a DataFrame."""
@@ -77,6 +80,16 @@ def utc_seconds(values: Any) -> np.ndarray:
     """Datetimes as float seconds since the epoch, UTC (naive times are taken as UTC)."""
     stamps = pd.to_datetime(pd.Series(values), utc=True).dt.tz_localize(None)
     return stamps.astype("datetime64[ns]").to_numpy().astype(np.int64) / 1e9
+
+
+#: nanoseconds in a day
+NS_PER_DAY = 86_400 * 10**9
+
+
+def midnight_split(nanoseconds: np.ndarray) -> np.ndarray:
+    """``[at, off]``: how many of ``nanoseconds`` (UTC, since the epoch) fall at midnight."""
+    off = int(np.count_nonzero(np.mod(nanoseconds, NS_PER_DAY) != 0))
+    return np.array([nanoseconds.size - off, off], dtype=np.int64)
 
 
 def unreadable(column: str, kind: ColumnKind, detail: str) -> InputDataError:
@@ -178,3 +191,12 @@ class PandasProfiler:
         except (TypeError, ValueError) as exc:
             raise unreadable(column, kind, str(exc)) from None
         return region_counts(values, candidates)
+
+    def midnight_counts(self, column: str) -> np.ndarray:
+        """Present values at midnight UTC and off it (naive times taken as UTC)."""
+        present = self._df[column].dropna()
+        try:
+            stamps = pd.to_datetime(present, utc=True).dt.tz_localize(None)
+        except (TypeError, ValueError) as exc:
+            raise unreadable(column, ColumnKind.DATETIME, str(exc)) from None
+        return midnight_split(stamps.astype("datetime64[ns]").to_numpy().astype(np.int64))

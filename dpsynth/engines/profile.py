@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dpsynth.encoding.profile import absent, unreadable
+from dpsynth.encoding.profile import NS_PER_DAY, absent, unreadable
 from dpsynth.engines.duckdb_engine import read_source, run_query, source_type
 from dpsynth.engines.spark_engine import _TYPES, _collect, _few_partitions, _frame, _utc
 from dpsynth.engines.sql import (
@@ -45,7 +45,7 @@ from dpsynth.engines.sql import (
 )
 from dpsynth.errors import InputDataError, Problem
 from dpsynth.io import file_format, source_files, types_from_values
-from dpsynth.schema import DEFAULT_BINS, ColumnKind, ColumnSpec, Schema
+from dpsynth.schema import AUTO_RESOLUTION, DEFAULT_BINS, ColumnKind, ColumnSpec, Schema
 
 #: the kind a column of each source type is proposed as (as infer_kind does for dtypes)
 _KIND_OF_SOURCE = {
@@ -110,7 +110,7 @@ class _SQLProfiler(ABC):
             nullable = _holds_missing(dtype)
             specs.append(ColumnSpec(
                 name, kind, bins=DEFAULT_BINS if ranged else None, nullable=nullable, nullable_assumed=nullable,
-                dtype=dtype, resolution="D" if dates else None, kind_from_data=self._types_from_values,
+                dtype=dtype, resolution=_resolution(source, dtype), kind_from_data=self._types_from_values,
             ))
         return Schema(tuple(specs))
 
@@ -156,6 +156,18 @@ class _SQLProfiler(ABC):
             return f"TRY_CAST({col} AS DOUBLE)"
         return f"CAST({col} AS DOUBLE)"
 
+    def midnight_counts(self, column: str) -> np.ndarray:
+        """Present values at midnight UTC and off it, from one aggregation; unreadable ones are refused."""
+        ns = self.dialect.epoch_ns(self.dialect.identifier(column), self._sources[column])
+        key = f"CASE WHEN {ns} IS NULL THEN {_MISSING} WHEN {ns} % {NS_PER_DAY} = 0 THEN 0 ELSE 1 END"
+        table = self._group(self._present(column), key)
+        counts = np.zeros(2, dtype=np.int64)
+        for k, n in zip(table["k"], table["n"], strict=True):
+            if int(k) == _MISSING:
+                raise unreadable(column, ColumnKind.DATETIME, f"{int(n)} present value(s) are not readable")
+            counts[int(k)] = int(n)
+        return counts
+
     def interval_counts(self, column: str, kind: ColumnKind, candidates: np.ndarray) -> np.ndarray:
         """Region counts from one aggregation; unreadable values are refused, non-finite ones skipped."""
         cands = np.asarray(candidates, dtype=float)
@@ -167,6 +179,15 @@ class _SQLProfiler(ABC):
             if int(k) >= 0:
                 counts[int(k)] = int(n)
         return counts
+
+
+def _resolution(source: SourceType, dtype: str | None) -> str | None:
+    """A DATE column holds dates; whether a naive TIMESTAMP does is left to DP discovery."""
+    if source is SourceType.DATE:
+        return "D"
+    if source is SourceType.TIMESTAMP and not (dtype or "").endswith("UTC]"):
+        return AUTO_RESOLUTION
+    return None
 
 
 def _holds_missing(dtype: str | None) -> bool:

@@ -93,10 +93,13 @@ def test_a_column_of_dates_decodes_to_dates_inside_its_bins():
     from dpsynth.schema import ColumnKind, ColumnSpec, Schema, infer_schema
 
     days = pd.DataFrame({"born": pd.to_datetime(["1990-01-05", "1995-06-30", None, "2001-12-31"])})
-    inferred = infer_schema(days, kinds_only=True)
-    assert inferred["born"].resolution == "D"
     with_time = days.assign(born=days["born"] + pd.Timedelta(hours=3))
-    assert infer_schema(with_time, kinds_only=True)["born"].resolution is None
+    # Kinds only read no value: whether the column holds dates is left to DP discovery.
+    assert infer_schema(days, kinds_only=True)["born"].resolution == "auto"
+    assert infer_schema(with_time, kinds_only=True)["born"].resolution == "auto"
+    # A schema read from the data (source "data") reads it from the values.
+    assert infer_schema(days)["born"].resolution == "D"
+    assert infer_schema(with_time)["born"].resolution is None
 
     spec = ColumnSpec("born", ColumnKind.DATETIME, lower="1990-01-01", upper="2002-01-01", bins=7,
                       nullable=True, dtype="datetime64[us]", resolution="D")

@@ -70,6 +70,8 @@ def aggregates(profiler: ColumnProfiler) -> dict:
         test_grid = np.array([0.0, 10.0, 50.0, 100.0]) if kind is not ColumnKind.DATETIME else \
             utc_seconds(["2020-01-01", "2020-02-01", "2021-03-01"])
         out[f"{column} ties"] = profiler.interval_counts(column, kind, test_grid).tolist()
+        if kind is ColumnKind.DATETIME:
+            out[f"{column} midnights"] = profiler.midnight_counts(column).tolist()
     out["kinds"] = [spec.kind for spec in profiler.kinds()]
     return out
 
@@ -89,6 +91,7 @@ def test_the_table_exercises_ties_missing_values_and_values_off_the_grid(table):
     assert all(n > 0 for n in expected["age ties"][1::2])  # a value on every candidate
     assert expected["when ties"][1] > 0 and expected["local ties"][3] > 0
     assert expected["age ties"][0] > 0 and expected["age ties"][-1] > 0  # below and above the grid
+    assert all(min(expected[f"{c} midnights"]) > 0 for c in ("when", "local"))  # dates and times
     assert expected["city values"] == ["Lima", "Oslo", "Rome", "São Paulo", "it's"]
     assert expected["grade values"] == [1, 2, 3, 4, 5] and expected["flag values"] == [False, True]
 
@@ -182,7 +185,7 @@ def test_a_date_column_is_proposed_with_whole_day_resolution(tmp_path):
     assert (kinds["born"].kind, kinds["born"].resolution, kinds["born"].dtype) == (
         ColumnKind.DATETIME, "D", "datetime64[s]"
     )
-    assert kinds["seen"].kind is ColumnKind.DATETIME and kinds["seen"].resolution is None
+    assert kinds["seen"].kind is ColumnKind.DATETIME and kinds["seen"].resolution == "auto"
 
 
 def test_a_parquet_file_from_pandas_gives_back_its_dtypes_and_nullability(tmp_path):

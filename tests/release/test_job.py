@@ -294,13 +294,13 @@ def test_release_on_spark_matches_the_files_fingerprint(tmp_path):
 
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
-def test_release_of_a_csv_on_spark_records_its_kinds_as_read_from_values(setup):
+def test_release_of_a_csv_on_spark_records_its_kinds_as_read_from_values(large):
     import shutil
 
     pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'dpsynth[spark]')")
     if shutil.which("java") is None:
         pytest.skip("Spark needs Java, which is not on the PATH")
-    tmp_path, data, ledger_path = setup
+    tmp_path, data, ledger_path = large
     Ledger(ledger_path).init_dataset("files", files_fingerprint(data), PrivacyBudget.approx(2.0, 1e-6))
     request = _request(tmp_path, data, ledger_path, schema=None, engine="spark", spark_master="local[1]",
                        dataset_id="files", public=True)
@@ -324,6 +324,16 @@ def test_verify_refuses_a_release_whose_ledger_row_was_changed(setup, capsys):
     assert "modified after it was written" in capsys.readouterr().err
 
 
+@pytest.fixture
+def large(tmp_path):
+    """A CSV large enough for DP discovery of every domain at epsilon 1 to find them."""
+    data = tmp_path / "large.csv"
+    _table(6000, 0).to_csv(data, index=False)
+    ledger_path = tmp_path / "ledger.db"
+    Ledger(ledger_path).init_dataset("toy", data_fingerprint(pd.read_csv(data)), PrivacyBudget.approx(2.0, 1e-6))
+    return tmp_path, data, ledger_path
+
+
 @pytest.mark.parametrize("engine", ["numpy", "duckdb"])
 def test_a_csv_without_schema_is_refused_before_anything_is_reserved(setup, engine):
     from dpsynth.errors import NonPublicSchemaError
@@ -340,8 +350,8 @@ def test_a_csv_without_schema_is_refused_before_anything_is_reserved(setup, engi
 
 
 @pytest.mark.parametrize("engine", ["numpy", "duckdb"])
-def test_a_csv_kinds_acknowledged_as_public_are_recorded_in_manifest_and_report(setup, engine):
-    tmp_path, data, ledger_path = setup
+def test_a_csv_kinds_acknowledged_as_public_are_recorded_in_manifest_and_report(large, engine):
+    tmp_path, data, ledger_path = large
     if engine == "duckdb":  # the DuckDB engine fingerprints the files' bytes
         Ledger(ledger_path).init_dataset("files", files_fingerprint(data), PrivacyBudget.approx(2.0, 1e-6))
     dataset = "files" if engine == "duckdb" else "toy"
@@ -354,10 +364,10 @@ def test_a_csv_kinds_acknowledged_as_public_are_recorded_in_manifest_and_report(
     assert "The kinds of sex, age, smoker, y were read from the values of a CSV file" in report
 
 
-def test_a_parquet_table_without_schema_needs_no_acknowledgement(setup):
-    tmp_path, _, ledger_path = setup
+def test_a_parquet_table_without_schema_needs_no_acknowledgement(large):
+    tmp_path, _, ledger_path = large
     data = tmp_path / "data.parquet"
-    _table(600, 0).to_parquet(data)
+    _table(6000, 0).to_parquet(data)
     Ledger(ledger_path).init_dataset("pq", data_fingerprint(pd.read_parquet(data)), PrivacyBudget.approx(2.0, 1e-6))
     run_release(_request(tmp_path, data, ledger_path, schema=None, dataset_id="pq"))
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
