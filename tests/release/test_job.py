@@ -275,14 +275,18 @@ def test_engine_options_are_checked_before_anything_is_read(setup, change, messa
     assert _release_rows(ledger_path) == []
 
 
-@pytest.mark.spark
-@pytest.mark.xdist_group("spark")
-def test_release_on_spark_matches_the_files_fingerprint(tmp_path):
+def _require_spark():
     import shutil
 
     pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'dpsynth[spark]')")
     if shutil.which("java") is None:
         pytest.skip("Spark needs Java, which is not on the PATH")
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_release_on_spark_matches_the_files_fingerprint(tmp_path):
+    _require_spark()
     pattern = _parquet_parts(tmp_path, n=300)
     ledger_path = _files_ledger(tmp_path, pattern)
     run_release(_request(tmp_path, pattern, ledger_path, engine="spark", spark_master="local[1]"))
@@ -295,11 +299,7 @@ def test_release_on_spark_matches_the_files_fingerprint(tmp_path):
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
 def test_release_of_a_csv_on_spark_records_its_kinds_as_read_from_values(large):
-    import shutil
-
-    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'dpsynth[spark]')")
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java, which is not on the PATH")
+    _require_spark()
     tmp_path, data, ledger_path = large
     Ledger(ledger_path).init_dataset("files", files_fingerprint(data), PrivacyBudget.approx(2.0, 1e-6))
     request = _request(tmp_path, data, ledger_path, schema=None, engine="spark", spark_master="local[1]",
