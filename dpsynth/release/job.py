@@ -498,7 +498,15 @@ def _check_columns(request: ReleaseRequest, df: pd.DataFrame, holdout: pd.DataFr
 
 
 def _discovery_delta(request: ReleaseRequest, synth: Synthesizer, df: pd.DataFrame) -> float:
-    """Delta the synthesizer's category discovery will use (reserved in the ledger)."""
+    """Delta the synthesizer's category discovery may use (reserved in the ledger).
+
+    Without a schema, the DuckDB and Spark engines take the kinds from their own
+    column types, which ``df`` (a sample read into pandas) may not show alike:
+    the delta is then reserved whatever the kinds. A run that spent more than it
+    reserved could not be recorded, though it drew noise.
+    """
+    if request.schema is None and request.engine != "numpy":
+        return float(request.delta) * float(synth.discovery_fraction)
     schema = request.schema if request.schema is not None else infer_schema(df, kinds_only=True)
     needs = any(schema[n].kind is ColumnKind.CATEGORICAL for n in schema.incomplete_columns)
     return float(request.delta) * float(synth.discovery_fraction) if needs else 0.0

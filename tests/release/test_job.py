@@ -392,3 +392,28 @@ def test_a_table_too_small_for_discovery_is_charged_what_discovery_spent(tmp_pat
     assert 0 < row["rho"] < PrivacyBudget.approx(1.0, 1e-9).rho
     assert Ledger(ledger_path).status("toy")["reserved"] == []
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("engine", ["numpy", "duckdb"])
+def test_category_delta_is_reserved_whenever_the_engine_decides_the_kinds(tmp_path, monkeypatch, engine):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "numbers.parquet"
+    pd.DataFrame({"age": rng.integers(18, 81, 6000), "score": rng.normal(50, 10, 6000)}).to_parquet(data)
+    ledger_path = tmp_path / "ledger.db"
+    fingerprint = files_fingerprint(data) if engine == "duckdb" else data_fingerprint(pd.read_parquet(data))
+    Ledger(ledger_path).init_dataset("toy", fingerprint, PrivacyBudget.approx(2.0, 1e-6))
+    reserved = []
+    reserve = Ledger.reserve
+
+    def spy(self, *args, **kwargs):
+        reserved.append(kwargs["step_delta"])
+        return reserve(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "reserve", spy)
+    run_release(_request(tmp_path, data, ledger_path, schema=None, engine=engine, delta=1e-9))
+    # numpy reads the kinds from the table itself (no text column: no category delta);
+    # DuckDB from its own types, so the delta is held in case one is text
+    expected = 0.0 if engine == "numpy" else 1e-9 * 0.1
+    assert reserved == [pytest.approx(expected)]
+    (row,) = _release_rows(ledger_path)
+    assert row["step_delta"] == 0.0  # what was spent is charged, not what was held
