@@ -66,7 +66,8 @@ def _cmd_schema_infer(args: argparse.Namespace) -> int:
         print(
             "note: a CSV file declares no column types, so the kinds were read from its values "
             "(kind_from_data: true); check each against a public description of the data and "
-            "delete kind_from_data, or using this schema needs --public",
+            "delete kind_from_data; left in, the numpy engine decides those kinds with DP and "
+            "DuckDB and Spark need --public",
             file=sys.stderr,
         )
     return EXIT_OK
@@ -191,8 +192,8 @@ def _add_synthesize(sub: argparse._SubParsersAction) -> None:
         help="fit a synthesizer to a table and write synthetic rows",
         description="Fit a DP synthesizer to a CSV or Parquet table (a file, or a glob of files "
         "with the same columns) and write a synthetic table with the same columns and dtypes. "
-        "Without --schema, every column's domain is discovered with DP (part of the budget); "
-        "a CSV's kinds are then read from its values, which needs --public.",
+        "Without --schema, every column's domain is discovered with DP (part of the budget), "
+        "and so are a CSV's kinds with the numpy engine (DuckDB and Spark need them declared, or --public).",
     )
     p.add_argument("data", help="CSV or Parquet file, or a glob of them (quote it: 'data/*.parquet')")
     p.add_argument("-o", "--output", required=True, help="synthetic CSV or Parquet file to write")

@@ -23,7 +23,7 @@ GLOB_CHARACTERS = "*?["
 
 #: ISO 8601 dates and times as CSV files hold them: ``2024-01-31``, ``2024-01-31 08:30``,
 #: ``2024-01-31T08:30:00.250Z``, ``2024-01-31T08:30:00+01:00``
-_ISO_DATETIME = re.compile(
+ISO_DATETIME = re.compile(
     r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?"
 )
 
@@ -139,7 +139,7 @@ def restore_csv_types(df: pd.DataFrame) -> pd.DataFrame:
 def _as_datetimes(series: pd.Series, present: pd.Series) -> pd.Series | None:
     if not (pd.api.types.is_object_dtype(series.dtype) or pd.api.types.is_string_dtype(series.dtype)):
         return None
-    if not all(isinstance(v, str) for v in present) or not present.str.fullmatch(_ISO_DATETIME).all():
+    if not all(isinstance(v, str) for v in present) or not present.str.fullmatch(ISO_DATETIME).all():
         return None
     offsets = present.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
     try:

@@ -363,9 +363,10 @@ def _derived_problem(spec: ColumnSpec) -> Problem:
         spec.name,
         f"its kind ({spec.kind.value}) was read from the values of a file without column types "
         "(a CSV): one value can change it, and missing values and date formats with it",
-        "declare the kinds in a schema (dpsynth schema infer <file> -o schema.json writes them; "
-        "check each against a public description of the data, delete kind_from_data, pass "
-        f"--schema), give the table as Parquet or a DataFrame whose types are public, {acknowledge}",
+        "count the table with the numpy engine, which decides a CSV's kinds with DP; declare the "
+        "kinds in a schema (dpsynth schema infer <file> -o schema.json writes them; check each "
+        "against a public description of the data, delete kind_from_data, pass --schema); give "
+        f"the table as Parquet; {acknowledge}",
     )
 
 
@@ -462,7 +463,7 @@ class Schema:
         """Columns that need DP discovery before they can be encoded."""
         return tuple(c.name for c in self.columns if not c.is_complete)
 
-    def require_public(self, public: bool = False) -> None:
+    def require_public(self, public: bool = False, *, kinds_by_dp: bool = False) -> None:
         """Refuse a schema read from the private data unless acknowledged.
 
         Parameters
@@ -470,13 +471,19 @@ class Schema:
         public : bool
             The user's acknowledgement that the data-derived parts of the schema
             may be treated as public. The release manifest records it.
+        kinds_by_dp : bool
+            The kinds marked ``kind_from_data`` will be decided with DP
+            (:func:`dpsynth.encoding.formats.vote_kinds`): they are not refused.
 
         Raises
         ------
         NonPublicSchemaError
             If some column's knowledge came from the data and ``public`` is False.
         """
-        derived = self.data_derived_columns
+        derived = [
+            c.name for c in self.columns
+            if c.source == "data" or (c.kind_from_data and not kinds_by_dp)
+        ]
         if derived and not public:
             raise NonPublicSchemaError([_derived_problem(self[name]) for name in derived])
 

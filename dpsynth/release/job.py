@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from dpsynth._version import __version__
+from dpsynth.encoding.formats import conform_frame
 from dpsynth.errors import (
     BudgetExceededError,
     InputDataError,
@@ -219,17 +220,19 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
     real = _read(request)
     df, holdout, fingerprint = real.frame, real.holdout, real.fingerprint
     _check_columns(request, df, holdout)
-    # Without a declared schema, a CSV's kinds were read from its values: refused here,
-    # before anything is reserved, unless acknowledged.
+    # Without a declared schema, a CSV's kinds were read from its values: decided with DP
+    # in memory, refused here on the other engines (before anything is reserved) unless
+    # acknowledged.
     checked = request.schema if request.schema is not None else source_kinds(request.data, df)
     if checked is not None:
-        checked.require_public(request.public)
+        # In memory, a CSV's kinds are decided with DP; the other engines need them declared.
+        checked.require_public(request.public, kinds_by_dp=request.engine == "numpy")
         if request.engine == "numpy":
             checked.validate_frame(df)
     _check_fingerprint(ledger, request.dataset_id, fingerprint, request.engine)
     say(real.summary)
 
-    step_delta = _discovery_delta(request, synth, df)
+    step_delta = _discovery_delta(request, synth, df, checked)
     # What the synthesizer counts: the frame in memory, or the files where they lie.
     fit_on = df if request.engine == "numpy" else open_source(
         request.data, request.engine, spark_master=request.spark_master
@@ -284,6 +287,10 @@ def _produce(
     say(f"sampled {len(synthetic)} synthetic rows")
 
     df, holdout = real.frame, real.holdout
+    if synth.decided_kinds_:
+        # The real rows the audit and the evaluation read, in the kinds DP decided.
+        df = conform_frame(df, synth.schema_)
+        holdout = None if holdout is None else conform_frame(holdout, synth.schema_)
     audit, shared_audit = _audit(request, synth, df, holdout, synthetic, say)
     utility, fairness = _evaluate(request, synth, df, holdout, synthetic, say)
     # The fairness section shows no notes; its figures come from the same rows.
@@ -497,15 +504,19 @@ def _check_columns(request: ReleaseRequest, df: pd.DataFrame, holdout: pd.DataFr
         raise InputDataError(problems)
 
 
-def _discovery_delta(request: ReleaseRequest, synth: Synthesizer, df: pd.DataFrame) -> float:
+def _discovery_delta(
+    request: ReleaseRequest, synth: Synthesizer, df: pd.DataFrame, checked: Schema | None
+) -> float:
     """Delta the synthesizer's category discovery may use (reserved in the ledger).
 
     Without a schema, the DuckDB and Spark engines take the kinds from their own
-    column types, which ``df`` (a sample read into pandas) may not show alike:
-    the delta is then reserved whatever the kinds. A run that spent more than it
-    reserved could not be recorded, though it drew noise.
+    column types, which ``df`` (a sample read into pandas) may not show alike,
+    and a CSV's kinds in memory are decided with DP: the delta is then reserved
+    whatever the kinds. A run that spent more than it reserved could not be
+    recorded, though it drew noise.
     """
-    if request.schema is None and request.engine != "numpy":
+    voted = checked is not None and not request.public and any(s.kind_from_data for s in checked)
+    if request.schema is None and (request.engine != "numpy" or voted):
         return float(request.delta) * float(synth.discovery_fraction)
     schema = request.schema if request.schema is not None else infer_schema(df, kinds_only=True)
     needs = any(schema[n].kind is ColumnKind.CATEGORICAL for n in schema.incomplete_columns)

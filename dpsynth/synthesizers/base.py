@@ -6,8 +6,9 @@ lives here, in this order, so that privacy rules hold for all of them:
 
 1. parameters and the input table are checked; every problem is raised
    before any privacy budget is spent;
-2. columns whose domain is not public are discovered with DP (charged), on
-   the engine that holds the table (pandas, DuckDB or Spark);
+2. the kinds of a CSV read into memory (``kind_from_data``) are decided with
+   DP, then columns whose domain is not public are discovered with DP (all
+   charged), on the engine that holds the table (pandas, DuckDB or Spark);
 3. the table is encoded with the (public or DP) schema;
 4. the subclass measures marginals through :class:`MeasurementSession`,
    which charges the accountant for every noisy answer and selection;
@@ -37,6 +38,7 @@ from dpsynth._version import __version__
 from dpsynth.domain import Domain
 from dpsynth.encoding import TableEncoder
 from dpsynth.encoding.discovery import discover_schema
+from dpsynth.encoding.formats import KIND_SHARE, vote_kinds
 from dpsynth.encoding.profile import ColumnProfiler
 from dpsynth.engines import (
     CountingEngine,
@@ -176,11 +178,13 @@ class Synthesizer(ABC):
         Privacy budget delta (0 < delta < 1); keep it far below 1 / rows.
     public : bool
         Acknowledge that the parts of the schema read from the data without DP
-        (``source: data``) may be treated as public. Recorded in the report.
+        (``source: data``, and kinds marked ``kind_from_data``) may be treated
+        as public. Recorded in the report. Without it, the kinds of a table in
+        memory marked ``kind_from_data`` (a CSV's) are decided with DP.
     discovery_fraction : float
         Share of the budget (in rho) spent on DP discovery of columns whose
-        categories or bounds are not declared. Unused when the schema is
-        complete.
+        kinds, categories or bounds are not declared. Unused when the schema
+        is complete.
     max_model_mb : float
         Refuse models whose junction-tree tables would exceed this size.
     random_state : int, numpy.random.Generator or None
@@ -255,12 +259,15 @@ class Synthesizer(ABC):
         schema : Schema, optional
             What is public about each column. Without it, kinds are taken from
             the dtypes (a file's or engine's column types) and every domain is
-            discovered with DP.
+            discovered with DP. Kinds marked ``kind_from_data`` (a CSV's) are
+            decided with DP for a DataFrame, refused for a file or an engine's
+            table, unless ``public=True``.
 
         Returns
         -------
         Synthesizer
-            ``self``.
+            ``self``; ``decided_kinds_`` names the columns whose kinds DP
+            decided (the table was conformed to them before counting).
 
         Raises
         ------
@@ -282,9 +289,20 @@ class Synthesizer(ABC):
         self._fit_accountant = accountant
         rng = np.random.default_rng(self.random_state)
 
+        self.decided_kinds_: tuple[str, ...] = ()
         if isinstance(df, pd.DataFrame):
+            voted = () if self.public else tuple(s.name for s in schema if s.kind_from_data)
+            share = 1.0
+            if voted:
+                # A quarter of the discovery budget decides the kinds; the rest the domains.
+                schema, df = vote_kinds(
+                    df, schema, accountant=accountant,
+                    cost_per_column=KIND_SHARE * self._discovery_rho(accountant) / len(voted),
+                )
+                self.decided_kinds_ = voted
+                share = 1.0 - KIND_SHARE
             if schema.incomplete_columns:
-                schema = self._discover(df, schema, accountant)
+                schema = self._discover(df, schema, accountant, share=share)
             encoder = TableEncoder(schema)
             encoded = encoder.encode(df)
             engine: CountingEngine = NumpyEngine(encoded.columns, encoded.domain)
@@ -309,24 +327,27 @@ class Synthesizer(ABC):
         self.spent_ = accountant.spent
         return self
 
+    def _discovery_rho(self, accountant: Accountant) -> float:
+        """The budget DP discovery may spend: ``discovery_fraction`` of rho."""
+        return float(self.discovery_fraction) * accountant.budget.rho
+
     def _discover(
-        self, data: pd.DataFrame | ColumnProfiler, schema: Schema, accountant: Accountant
+        self, data: pd.DataFrame | ColumnProfiler, schema: Schema, accountant: Accountant, *, share: float = 1.0
     ) -> Schema:
-        """Complete the schema with DP: ``discovery_fraction`` of rho and of delta, split per column.
+        """Complete the schema with DP: ``share`` of the discovery budget and its delta, split per column.
 
         The thresholded histograms of categorical columns need a delta of
         their own (the chance that a value held by one row is released); they
         share ``discovery_fraction`` of the budget's delta.
         """
         incomplete = schema.incomplete_columns
-        fraction = float(self.discovery_fraction)
         categorical = [n for n in incomplete if schema[n].kind is ColumnKind.CATEGORICAL]
         result = discover_schema(
             data,
             schema,
             accountant=accountant,
-            cost_per_column=fraction * accountant.budget.rho / len(incomplete),
-            category_delta=fraction * float(self.delta) / max(1, len(categorical)),
+            cost_per_column=share * self._discovery_rho(accountant) / len(incomplete),
+            category_delta=float(self.discovery_fraction) * float(self.delta) / max(1, len(categorical)),
         )
         return result.schema
 
@@ -362,7 +383,8 @@ class Synthesizer(ABC):
             schema = infer_schema(df, kinds_only=True)
         elif not isinstance(schema, Schema):
             raise parameter_error("schema", type(schema).__name__, "a dpsynth.schema.Schema or None")
-        schema.require_public(self.public)
+        # Kinds read from a CSV's values are decided with DP in memory, unless acknowledged.
+        schema.require_public(self.public, kinds_by_dp=True)
         problems = schema.check_frame(df)
         if problems:
             raise InputDataError(problems)

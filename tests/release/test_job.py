@@ -10,7 +10,7 @@ from dpsynth.privacy.accountant import PrivacyBudget
 from dpsynth.privacy.ledger import Ledger, data_fingerprint
 from dpsynth.release import job
 from dpsynth.release.job import ReleaseRequest, run_release
-from dpsynth.release.source import files_fingerprint
+from dpsynth.release.source import files_fingerprint, read_frame
 from dpsynth.schema import ColumnKind, ColumnSpec, Schema
 
 SCHEMA = Schema(
@@ -334,19 +334,47 @@ def large(tmp_path):
     return tmp_path, data, ledger_path
 
 
-@pytest.mark.parametrize("engine", ["numpy", "duckdb"])
-def test_a_csv_without_schema_is_refused_before_anything_is_reserved(setup, engine):
+def test_a_csv_without_schema_on_duckdb_is_refused_before_anything_is_reserved(setup):
     from dpsynth.errors import NonPublicSchemaError
 
     tmp_path, data, ledger_path = setup
     with pytest.raises(NonPublicSchemaError) as caught:
-        run_release(_request(tmp_path, data, ledger_path, schema=None, engine=engine))
+        run_release(_request(tmp_path, data, ledger_path, schema=None, engine="duckdb"))
     message = str(caught.value)
     for column, kind in [("sex", "categorical"), ("age", "integer"), ("smoker", "boolean"), ("y", "categorical")]:
         assert f"column '{column}': its kind ({kind}) was read from the values of a file without column types" in message
-    assert "--schema" in message and "--public" in message
+    assert "numpy engine" in message and "--schema" in message and "--public" in message
     assert _release_rows(ledger_path) == [] and Ledger(ledger_path).status("toy")["reserved"] == []
     assert not (tmp_path / "out").exists()
+
+
+def test_a_csv_without_schema_in_memory_has_its_kinds_decided_with_dp(large, monkeypatch):
+    tmp_path, data, ledger_path = large
+    with open(data, "a") as handle:  # a stray word in the column of ages
+        handle.write("F,unknown,False,no\n")
+    Ledger(ledger_path).init_dataset("stray", data_fingerprint(read_frame(data)), PrivacyBudget.approx(2.0, 1e-6))
+    reserved = []
+    reserve = Ledger.reserve
+
+    def spy(self, *args, **kwargs):
+        reserved.append(kwargs["step_delta"])
+        return reserve(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "reserve", spy)
+    run_release(_request(tmp_path, data, ledger_path, schema=None, dataset_id="stray", audit="quick",
+                         target="y", holdout=_table(600, 1)))
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    kinds = {c["name"]: c["kind"] for c in manifest["schema"]["columns"]}
+    # pandas read the ages as text because of one word; DP read them as integers
+    assert kinds == {"sex": "categorical", "age": "integer", "smoker": "boolean", "y": "categorical"}
+    assert "kind_from_data" not in manifest["schema"]["provenance"]
+    assert manifest["schema"]["acknowledged_public"] is False
+    steps = [s for s in manifest["spend"]["steps"] if s.get("discovered") == "kind"]
+    assert [s["column"] for s in steps] == ["sex", "age", "smoker", "y"]
+    # the category delta was held although pandas saw no text column but two
+    assert reserved == [pytest.approx(1e-9 * 0.1)]
+    synthetic = pd.read_csv(tmp_path / "out" / "synthetic.csv")
+    assert pd.to_numeric(synthetic["age"].dropna()).between(18, 80).all()
 
 
 @pytest.mark.parametrize("engine", ["numpy", "duckdb"])

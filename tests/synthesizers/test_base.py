@@ -186,6 +186,34 @@ def test_fit_on_a_csv_file_without_a_schema_needs_its_kinds_acknowledged(correla
     assert synth.schema_["age"].source == "dp"
 
 
+def test_fit_in_memory_decides_a_csvs_kinds_with_a_share_of_the_discovery_budget(correlated, tmp_path):
+    from dpsynth.encoding.formats import KIND_SHARE
+    from dpsynth.io import read_table
+    from dpsynth.schema import infer_schema
+
+    df, _ = correlated
+    path = tmp_path / "data.csv"
+    df.to_csv(path, index=False)
+    raw = read_table(path)
+    kinds = infer_schema(raw, kinds_only=True, types_from_values=True)
+    synth = MST(epsilon=2.0, random_state=0).fit(raw, kinds)
+    assert synth.decided_kinds_ == kinds.names
+    assert not any(spec.kind_from_data for spec in synth.schema_)
+    steps = synth.privacy_report()["steps"]
+    voted = [s for s in steps if s.get("discovered") == "kind"]
+    discovery_rho = synth.discovery_fraction * synth.privacy_report()["budget"]["rho"]
+    assert sum(s["rho"] for s in voted) == pytest.approx(KIND_SHARE * discovery_rho)
+    # kinds and domains together spend the discovery budget, no more
+    spent = sum(s["rho"] for s in steps if s["step"] == "discover")
+    assert spent <= discovery_rho * (1 + 1e-9)
+    assert synth.spent_.epsilon <= 2.0
+    # acknowledged, the kinds are taken as read, at no cost
+    acknowledged = MST(epsilon=2.0, random_state=0, public=True).fit(raw, kinds)
+    assert acknowledged.decided_kinds_ == ()
+    assert all(spec.kind_from_data for spec in acknowledged.schema_)
+    assert not any(s.get("discovered") == "kind" for s in acknowledged.privacy_report()["steps"])
+
+
 def test_fit_on_a_file_refuses_absent_and_mistyped_columns_before_any_spend(correlated, tmp_path, monkeypatch):
     from dpsynth.schema import ColumnKind, ColumnSpec, Schema
 
