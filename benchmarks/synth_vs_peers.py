@@ -12,9 +12,8 @@ and AUC for ``income`` of a HistGradientBoostingClassifier trained on the
 synthetic rows and tested on the real Adult test file, binned the same way.
 
 A separate row, ``dpsynth-cli-mst``, times ``dpsynth synthesize adult.csv -o
-out.csv --public`` on the RAW training CSV (no schema: DP discovery included;
-``--public`` acknowledges the kinds read from the CSV's values, which Adult's
-codebook makes public anyway). Its
+out.csv`` on the RAW training CSV (no schema: DP discovery of the CSV's
+kinds and of every domain included). Its
 fidelity is not scored: DP discovery gives each column its own domain (other
 bounds, an "other" category, missing codes), so its output is not on the
 public binning the other rows share.
@@ -221,7 +220,7 @@ class Bench:
         if method == CLI_METHOD:
             command = [str(ROOT / ".venv" / "bin" / "dpsynth"), "synthesize", str(self.raw_csv),
                        "-o", str(out_csv), "--epsilon", f"{epsilon:g}", "--delta", f"{DELTA:g}",
-                       "--seed", str(seed), "--public"]
+                       "--seed", str(seed)]
         else:
             peer, algo = method.rsplit("-", 1)
             task = {"method": algo, "epsilon": epsilon, "delta": DELTA, "seed": seed,
