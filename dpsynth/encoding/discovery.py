@@ -27,7 +27,8 @@ with DP mechanisms and charged to the accountant:
 * whether a datetime column holds dates (``resolution="auto"``, what a
   kinds-only schema proposes): a noisy two-cell histogram of its values at
   midnight UTC and off it. The column holds dates (``"D"``) unless the noisy
-  count off midnight clears both three noise standard deviations and
+  count off midnight clears both what noise alone passes with probability
+  1e-6 (4.75 sd of the Gaussian, 13.1 scales of the Laplace) and
   :data:`OFF_MIDNIGHT_SHARE` of the column. The step takes
   :data:`RESOLUTION_SHARE` of the column's budget when its range is
   discovered too, all of it otherwise.
@@ -68,6 +69,7 @@ from dpsynth.encoding.bounds import (
     kept_mass,
     range_from_histogram,
 )
+from dpsynth.encoding.formats import noise_cut
 from dpsynth.encoding.profile import ColumnProfiler, profiler_of, utc_seconds
 from dpsynth.errors import InputDataError, PrivacyError, parameter_error
 from dpsynth.privacy.accountant import Accountant, Charge
@@ -539,10 +541,15 @@ def _noisy_histogram(counts: np.ndarray, step: _Step, *, accountant: Accountant,
 def _noisy_resolution(
     step: _Step, counts: np.ndarray, *, accountant: Accountant, relation: Neighbouring
 ) -> str | None:
-    """``"D"`` unless the noisy count off midnight stands out of the noise and is a fair share (post-processing)."""
+    """``"D"`` unless the noisy count off midnight stands out of the noise and is a fair share (post-processing).
+
+    Standing out: noise alone passes it with probability
+    :data:`~dpsynth.encoding.formats.FALSE_FORMAT_RATE` (:func:`~dpsynth.encoding.formats.noise_cut`).
+    """
     at, off = (float(v) for v in _noisy_histogram(counts, step, accountant=accountant, relation=relation))
-    noise_sd = step.sigma if step.sigma is not None else np.sqrt(2.0) * step.scale
-    times = off >= 3 * noise_sd and off >= OFF_MIDNIGHT_SHARE * (max(at, 0.0) + off)
+    gaussian = step.sigma is not None
+    cut = noise_cut(step.sigma if gaussian else step.scale, gaussian=gaussian)
+    times = off >= cut and off >= OFF_MIDNIGHT_SHARE * (max(at, 0.0) + off)
     return None if times else "D"
 
 

@@ -687,7 +687,7 @@ def _record(
         "method": {"name": request.method.upper(), "parameters": manifest["method"]["parameters"]},
         "guarantee": dict(guarantee),
         "spend": spend,
-        "schema": schema_provenance(synth.schema_),
+        "schema": schema_provenance(synth.schema_, synth.decided_kinds_),
         "utility": utility,
         "fairness": fairness,
         "audit": audit,

@@ -160,6 +160,8 @@ _SPEND_RTOL = 1e-9
 
 #: the detail of a column whose kind was read from a CSV's values
 KIND_FROM_DATA_DETAIL = "kind read from the CSV's values, acknowledged as public"
+#: the detail of a column whose kind DP decided from the forms of a CSV's values
+KIND_BY_DP_DETAIL = "kind decided with DP from the forms of the CSV's values"
 
 _SOURCE_WORDS = {
     "public": "declared from public knowledge (codebook, standard); costs nothing, reveals nothing",
@@ -172,13 +174,18 @@ _SOURCE_WORDS = {
 # ---------------------------------------------------------------------------------------
 # The record
 # ---------------------------------------------------------------------------------------
-def schema_provenance(schema: Schema) -> list[dict[str, str]]:
-    """The ``schema`` section of a release record: column, kind and source of each column."""
+def schema_provenance(schema: Schema, decided_kinds: Sequence[str] = ()) -> list[dict[str, str]]:
+    """The ``schema`` section of a release record: column, kind and source of each column.
+
+    ``decided_kinds`` names the columns whose kind DP decided (a CSV's, read in memory).
+    """
     rows = []
     for c in schema:
         row = {"column": c.name, "kind": c.kind.value, "source": c.source}
         if c.kind_from_data:
             row["detail"] = KIND_FROM_DATA_DETAIL
+        elif c.name in decided_kinds:
+            row["detail"] = KIND_BY_DP_DETAIL
         rows.append(row)
     return rows
 
@@ -466,7 +473,8 @@ def _schema(record: Mapping[str, Any]) -> str:
             "The guarantee does not cover what they reveal.</p>"
         )
     inner = (
-        "<p>Where the knowledge about each column (its categories, bounds and bins) came from.</p>\n"
+        "<p>Where the knowledge about each column (its categories, bounds and bins, and its kind "
+        "when a CSV file gave it) came from.</p>\n"
         f"<ul>{legend}</ul>\n{warn}\n" + _table(["column", "kind", "source", "detail"], rows)
     )
     return _section("schema", "Schema provenance", inner)

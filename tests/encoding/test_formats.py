@@ -107,7 +107,17 @@ def test_the_kind_is_the_narrowest_holding_every_format(formats, kind, resolutio
 
 
 def test_formats_stand_out_of_the_noise_and_are_a_share_of_the_column():
-    sd = 10.0
+    from scipy import stats
+
+    from dpsynth.encoding.formats import FALSE_FORMAT_RATE, noise_cut
+
+    # the same false rate for both noises: 4.75 sd of the Gaussian, 13.1 scales of the Laplace
+    assert FALSE_FORMAT_RATE == 1e-6
+    assert noise_cut(10.0, gaussian=True) == pytest.approx(47.534, abs=1e-3)
+    assert noise_cut(10.0, gaussian=False) == pytest.approx(131.22, abs=1e-2)
+    assert stats.laplace.sf(noise_cut(1.0, gaussian=False)) == pytest.approx(FALSE_FORMAT_RATE)
+    assert stats.norm.sf(noise_cut(1.0, gaussian=True)) == pytest.approx(FALSE_FORMAT_RATE)
+    cut = 30.0
     order = {name: i for i, name in enumerate(FORMATS)}
 
     def noisy(**counts):
@@ -116,13 +126,15 @@ def test_formats_stand_out_of_the_noise_and_are_a_share_of_the_column():
             out[order[name]] = value
         return out
 
-    assert formats_from_noisy_counts(noisy(integer=5000, text=29), sd) == ["integer"]  # under 3 sd
-    assert formats_from_noisy_counts(noisy(integer=5000, text=40), sd) == ["integer"]  # under 1%
-    assert formats_from_noisy_counts(noisy(integer=5000, text=60), sd) == ["integer", "text"]
-    assert formats_from_noisy_counts(noisy(integer=5000, decimal=-20, missing=9000), sd) == ["integer"]
+    assert formats_from_noisy_counts(noisy(integer=5000, text=29), cut) == ["integer"]  # under 3 sd
+    assert formats_from_noisy_counts(noisy(integer=5000, text=40), cut) == ["integer"]  # under 1%
+    assert formats_from_noisy_counts(noisy(integer=5000, text=60), cut) == ["integer", "text"]
+    assert formats_from_noisy_counts(noisy(integer=5000, decimal=-20, missing=9000), cut) == ["integer"]
     # nothing stands out (a tiny table at a tiny budget): the largest noisy class
-    assert formats_from_noisy_counts(noisy(integer=12, text=20, missing=50), sd) == ["text"]
+    assert formats_from_noisy_counts(noisy(integer=12, text=20, missing=50), cut) == ["text"]
     assert MIN_SHARE == 0.01
+    # a class of a large table must also clear the noise level, however large its share
+    assert formats_from_noisy_counts(noisy(integer=400, text=25), cut) == ["integer"]
 
 
 def _csv_table(tmp_path, n=6000):
@@ -147,9 +159,12 @@ def test_vote_decides_every_kind_and_charges_one_histogram_per_column(tmp_path, 
     raw = _csv_table(tmp_path)
     assert pd.api.types.is_object_dtype(raw["age"]) or pd.api.types.is_string_dtype(raw["age"])
     schema = infer_schema(raw, kinds_only=True, types_from_values=True)
-    budget = PrivacyBudget.zcdp(1.0) if mode == "zcdp" else PrivacyBudget.pure(1.0)
+    budget = PrivacyBudget.zcdp(1.0) if mode == "zcdp" else PrivacyBudget.pure(10.0)
     acc = Accountant(budget)
-    decided, frame = vote_kinds(raw, schema, accountant=acc, cost_per_column=0.01)
+    # noise: sigma 7 (zCDP) or Laplace scale 1 (pure); a class counts from 60 rows (1%),
+    # which noise alone reaches with probability below 1e-16
+    cost = 0.01 if mode == "zcdp" else 1.0
+    decided, frame = vote_kinds(raw, schema, accountant=acc, cost_per_column=cost)
     assert {s.name: (s.kind, s.resolution) for s in decided} == {
         "age": (ColumnKind.INTEGER, None), "city": (ColumnKind.CATEGORICAL, None),
         "score": (ColumnKind.CONTINUOUS, None), "born": (ColumnKind.DATETIME, "D"),
@@ -163,8 +178,8 @@ def test_vote_decides_every_kind_and_charges_one_histogram_per_column(tmp_path, 
     assert [s.params["column"] for s in acc.steps] == list(schema.names)
     assert all(s.params["discovered"] == "kind" and s.params["cells"] == len(FORMATS) for s in acc.steps)
     unit = "rho" if mode == "zcdp" else "epsilon"
-    assert sum(getattr(s, unit) for s in acc.steps) == pytest.approx(6 * 0.01)
-    assert [c.to_dict() for c in acc.steps] == [c.to_dict() for c in vote_plan(schema.names, mode=mode, cost_per_column=0.01)]
+    assert sum(getattr(s, unit) for s in acc.steps) == pytest.approx(6 * cost)
+    assert [c.to_dict() for c in acc.steps] == [c.to_dict() for c in vote_plan(schema.names, mode=mode, cost_per_column=cost)]
 
 
 def test_a_vote_that_cannot_run_spends_nothing(tmp_path):
@@ -179,9 +194,9 @@ def test_a_vote_that_cannot_run_spends_nothing(tmp_path):
 
 
 def test_a_column_of_numbers_is_told_from_text_at_the_stated_rate():
-    # 2,000 integers and nothing else, at a budget whose noise has sd 50: "text" is taken
-    # only when its noisy count clears 150 from a true 0 (0.13% per run), so over 200 votes
-    # at most 3 read the column as categorical
+    # 2,000 integers and nothing else, at a budget whose noise has sd 50: an absent class
+    # counts only when its noisy count clears 238 from a true 0 (1e-6); five absent
+    # classes in 200 votes: a wrong kind has probability 1e-3, two of them 5e-7
     schema = Schema((ColumnSpec("n", "categorical", kind_from_data=True, nullable=True, nullable_assumed=True),))
     df = pd.DataFrame({"n": np.arange(2000)})
     kinds = []
@@ -190,7 +205,7 @@ def test_a_column_of_numbers_is_told_from_text_at_the_stated_rate():
         decided, _ = vote_kinds(df, schema, accountant=acc, cost_per_column=1 / (2 * 50**2))
         assert acc.steps[0].params["sigma"] == pytest.approx(50)
         kinds.append(decided["n"].kind)
-    assert kinds.count(ColumnKind.INTEGER) >= 197
+    assert kinds.count(ColumnKind.INTEGER) >= 199
 
 
 def test_conform_makes_values_of_another_form_missing():

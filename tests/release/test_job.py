@@ -375,6 +375,9 @@ def test_a_csv_without_schema_in_memory_has_its_kinds_decided_with_dp(large, mon
     assert reserved == [pytest.approx(1e-9 * 0.1)]
     synthetic = pd.read_csv(tmp_path / "out" / "synthetic.csv")
     assert pd.to_numeric(synthetic["age"].dropna()).between(18, 80).all()
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    details = {row["column"]: row.get("detail") for row in report["schema"]}
+    assert set(details.values()) == {"kind decided with DP from the forms of the CSV's values"}
 
 
 @pytest.mark.parametrize("engine", ["numpy", "duckdb"])
