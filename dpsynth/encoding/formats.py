@@ -50,8 +50,10 @@ from dpsynth.privacy.mechanisms import (
     laplace_counts,
     laplace_scale,
 )
-from dpsynth.schema import DEFAULT_BINS, ColumnKind, ColumnSpec, Schema
+from dpsynth.schema import DEFAULT_BINS, ColumnKind, ColumnSpec, Schema, category_key
 
+#: the dtype of every datetime column whose kind DP decided
+DATETIME_DTYPE = "datetime64[us]"
 #: share of the discovery budget a synthesizer spends on deciding a CSV's kinds (the rest: domains)
 KIND_SHARE = 0.25
 #: the classes a value of a text table falls in, in histogram order
@@ -339,11 +341,13 @@ def _decided(spec: ColumnSpec, kind: ColumnKind, resolution: str | None) -> Colu
 def conform_frame(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """The table with each column in the type of its kind; values of another form become missing.
 
-    Only boolean, integer, continuous and datetime columns change (to
-    ``boolean``, ``Int64``, ``float64`` and ``datetime64``); a value whose
+    Boolean, integer, continuous and datetime columns become ``boolean``,
+    ``Int64``, ``float64`` and naive UTC :data:`DATETIME_DTYPE`; a value whose
     :func:`value_formats` class the kind does not hold (the word ``"n/a"`` in
     an integer column, an infinity) becomes a missing value. Categorical
-    columns keep their values.
+    columns become text (numbers written as :func:`~dpsynth.schema.category_key`
+    writes them). So the dtypes depend on the kinds alone: not on whether
+    pandas saw a number, a time zone or a word among the values.
 
     Parameters
     ----------
@@ -358,12 +362,24 @@ def conform_frame(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """
     changed = {}
     for spec in schema:
-        if spec.name not in df.columns or spec.kind not in _HELD:
+        if spec.name not in df.columns:
             continue
         series = df[spec.name]
+        if spec.kind is ColumnKind.CATEGORICAL:
+            changed[spec.name] = _as_text(series)
+            continue
         held = np.isin(value_formats(series), [_INDEX[f] for f in _HELD[spec.kind]])
         changed[spec.name] = _as_kind(series.where(held), spec.kind)
     return df.assign(**changed) if changed else df
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """The values as text, in the dtype pandas gives a column of strings."""
+    if pd.api.types.infer_dtype(series, skipna=True) == "string":
+        return series
+    values = [None if pd.isna(v) else v.isoformat() if isinstance(v, pd.Timestamp) else category_key(v)
+              for v in series.to_numpy(dtype=object)]
+    return pd.Series(values, index=series.index, name=series.name)
 
 
 def _as_kind(series: pd.Series, kind: ColumnKind) -> pd.Series:
@@ -377,8 +393,10 @@ def _as_kind(series: pd.Series, kind: ColumnKind) -> pd.Series:
         return numbers.round().astype("Int64")
     if kind is ColumnKind.CONTINUOUS:
         return pd.to_numeric(series.astype(object).where(series.notna(), None)).astype("float64")
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return series
-    text = series.astype(object).where(series.notna(), None)
-    offsets = text.dropna().astype(str).str.contains(_OFFSET_TEXT, regex=True)
-    return pd.to_datetime(text, format="ISO8601", utc=bool(offsets.any()))
+    # Naive UTC microseconds whatever the values: a time zone offset or a nanosecond on one
+    # value (which make pandas read the column aware, or in ns) must not change the dtype.
+    if not pd.api.types.is_datetime64_any_dtype(series.dtype):
+        series = pd.to_datetime(series.astype(object).where(series.notna(), None), format="ISO8601", utc=True)
+    if getattr(series.dt, "tz", None) is not None:
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    return series.astype(DATETIME_DTYPE)

@@ -289,8 +289,9 @@ def _produce(
     df, holdout = real.frame, real.holdout
     if synth.decided_kinds_:
         # The real rows the audit and the evaluation read, in the kinds DP decided.
-        df = conform_frame(df, synth.schema_)
-        holdout = None if holdout is None else conform_frame(holdout, synth.schema_)
+        decided = synth.schema_.select(synth.decided_kinds_)
+        df = conform_frame(df, decided)
+        holdout = None if holdout is None else conform_frame(holdout, decided)
     audit, shared_audit = _audit(request, synth, df, holdout, synthetic, say)
     utility, fairness = _evaluate(request, synth, df, holdout, synthetic, say)
     # The fairness section shows no notes; its figures come from the same rows.

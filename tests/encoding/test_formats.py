@@ -217,14 +217,30 @@ def test_conform_makes_values_of_another_form_missing():
         ColumnSpec("e", "categorical", categories=("x", "1"), nullable=True),
     ))
     raw = pd.DataFrame({
-        "a": ["1", "x", "3", None], "b": ["True", "no", None, "false"],
-        "c": ["2020-01-01", "bad", None, "2020-03-01 10:00"], "d": ["1.5", "inf", "3", None],
+        "a": [" 1", "x", "3", None], "b": ["True", "no", None, "false"],
+        "c": ["2020-01-01", "bad", None, "2020-03-01T10:00+01:00"], "d": ["1.5", "inf", "3", None],
         "e": ["x", "1", None, "y"],
     })
     out = conform_frame(raw, schema)
     assert out["a"].tolist()[0] == 1 and out["a"].isna().tolist() == [False, True, False, True]
     assert out["b"].tolist()[0] is True and out["b"].isna().tolist() == [False, True, True, False]
     assert out["c"].isna().tolist() == [False, True, True, False]
+    assert out["c"][3] == pd.Timestamp("2020-03-01 09:00")  # an offset is read in UTC, naive
     assert out["d"].isna().tolist() == [False, True, False, True]
-    pd.testing.assert_series_equal(out["e"], raw["e"])  # categorical columns keep their values
+    pd.testing.assert_series_equal(out["e"], raw["e"])  # a text column keeps its values
     pd.testing.assert_frame_equal(conform_frame(out, schema), out)  # conforming twice changes nothing
+
+
+def test_conformed_dtypes_depend_on_the_kinds_alone():
+    # Whether pandas saw a time zone, or numbers only, must not show in the dtypes.
+    schema = Schema((
+        ColumnSpec("when", "datetime", lower="2020-01-01", upper="2021-01-01", nullable=True),
+        ColumnSpec("code", "categorical", categories=("1", "x"), nullable=True),
+    ))
+    aware = pd.DataFrame({"when": pd.to_datetime(["2020-01-01T00:00Z"], utc=True), "code": [1]})
+    naive = pd.DataFrame({"when": pd.to_datetime(["2020-01-01"]), "code": ["x"]})
+    fine = pd.DataFrame({"when": pd.to_datetime(["2020-01-01 10:00:00.123456789"]), "code": ["x"]})
+    text = pd.DataFrame({"when": ["2020-01-01 10:00+02:00"], "code": ["x"]})
+    got = [conform_frame(df, schema).dtypes.astype(str).tolist() for df in (aware, naive, fine, text)]
+    assert got == [["datetime64[us]", got[1][1]]] * 4
+    assert conform_frame(aware, schema)["code"].tolist() == ["1"]
