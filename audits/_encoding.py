@@ -34,7 +34,12 @@ def _columns(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     """The columns of a table as one object matrix (column access is cheap, row takes are not)."""
     if not len(columns):
         return np.empty((len(frame), 0), dtype=object)
-    return np.column_stack([frame[c].to_numpy(dtype=object) for c in columns])
+    # Numbers as floats, missing as NaN: a nullable column (Int64, Float64) holds pd.NA.
+    return np.column_stack([
+        frame[c].to_numpy(dtype=float, na_value=np.nan).astype(object) if is_numeric(frame[c])
+        else frame[c].to_numpy(dtype=object)
+        for c in columns
+    ])
 
 
 class Encoder:

@@ -30,8 +30,7 @@ its noisy counts show none.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,6 +53,16 @@ from dpsynth.schema import DEFAULT_BINS, ColumnKind, ColumnSpec, Schema, categor
 
 #: the dtype of every datetime column whose kind DP decided
 DATETIME_DTYPE = "datetime64[us]"
+#: the dtype pandas gives a column of text ("str" from pandas 3, "object" before)
+TEXT_DTYPE = str(pd.Series(["text"]).dtype)
+#: the dtype of a column whose kind DP decided, by kind: nothing of the values shows in it
+DECIDED_DTYPES = {
+    ColumnKind.BOOLEAN: "boolean",
+    ColumnKind.INTEGER: "Int64",
+    ColumnKind.CONTINUOUS: "float64",
+    ColumnKind.DATETIME: DATETIME_DTYPE,
+    ColumnKind.CATEGORICAL: TEXT_DTYPE,
+}
 #: share of the discovery budget a synthesizer spends on deciding a CSV's kinds (the rest: domains)
 KIND_SHARE = 0.25
 #: the classes a value of a text table falls in, in histogram order
@@ -66,9 +75,12 @@ FALSE_FORMAT_RATE = 1e-6
 MIN_SHARE = 0.01
 
 _INDEX = {name: i for i, name in enumerate(FORMATS)}
-_BOOLEAN_TEXT = {"True": True, "TRUE": True, "true": True, "False": False, "FALSE": False, "false": False}
-_DECIMAL_TEXT = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
-_OFFSET_TEXT = r"(?:Z|[+-]\d{2}:?\d{2})$"
+#: the text pandas reads as booleans, and what it stands for
+BOOLEAN_TEXT = {"True": True, "TRUE": True, "true": True, "False": False, "FALSE": False, "false": False}
+#: the text pandas reads as a number in a numeric column (once stripped of spaces)
+DECIMAL_TEXT = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+#: ISO text ending in a UTC offset: an instant
+OFFSET_TEXT = r"(?:Z|[+-]\d{2}:?\d{2})$"
 _NS_PER_DAY = 86_400 * 10**9
 #: the classes each kind holds; a value of another class becomes missing
 _HELD = {
@@ -116,18 +128,18 @@ def _text_formats(text: pd.Series) -> np.ndarray:
     out = np.full(len(text), _INDEX["text"], dtype=np.int8)
     if text.empty:
         return out
-    out[text.isin(list(_BOOLEAN_TEXT)).to_numpy()] = _INDEX["boolean"]
+    out[text.isin(list(BOOLEAN_TEXT)).to_numpy()] = _INDEX["boolean"]
     # Numbers as pandas reads them in a numeric column (spaces around allowed), then
     # classed as that column's values are: whole and exact in a float, or not.
     stripped = text.str.strip()
-    numeric = stripped.str.fullmatch(_DECIMAL_TEXT).to_numpy(dtype=bool)
+    numeric = stripped.str.fullmatch(DECIMAL_TEXT).to_numpy(dtype=bool)
     if numeric.any():
         numbers = pd.to_numeric(stripped[numeric]).to_numpy(dtype=float)
         out[numeric] = _number_formats(numbers)
     iso = text.str.fullmatch(ISO_DATETIME.pattern).to_numpy(dtype=bool)
     if iso.any():
         stamps = text[iso]
-        aware = stamps.str.contains(_OFFSET_TEXT, regex=True).to_numpy(dtype=bool)
+        aware = stamps.str.contains(OFFSET_TEXT, regex=True).to_numpy(dtype=bool)
         # A column with an offset is read in UTC, one without naive: either way, a
         # value is a date when it falls at midnight UTC, whatever the rest of its column.
         parsed = pd.Series(pd.NaT, index=stamps.index, dtype="datetime64[ns]")
@@ -288,9 +300,8 @@ def vote_kinds(
     Returns
     -------
     (Schema, pandas.DataFrame)
-        The schema with the decided kinds (nullable, domains still to
-        discover, ``kind_from_data`` cleared) and the table conformed to it
-        (:func:`conform_frame`).
+        The schema with the decided kinds (see :func:`decide_kinds`) and the
+        table conformed to it (:func:`conform_frame`).
 
     Raises
     ------
@@ -299,42 +310,73 @@ def vote_kinds(
     BudgetExceededError
         If the histograms do not fit what the accountant has left (nothing charged).
     """
+    columns = [spec.name for spec in schema if spec.kind_from_data]
+    absent = [Problem(c, "the column is not in the table", "add it or fix the schema") for c in columns
+              if c not in df.columns]
+    if absent:
+        raise InputDataError(absent)
+    decided = decide_kinds(
+        lambda: {c: format_counts(df[c]) for c in columns}, schema,
+        accountant=accountant, cost_per_column=cost_per_column, relation=relation,
+    )
+    return decided, conform_frame(df, decided.select(columns))
+
+
+def decide_kinds(
+    counts: Callable[[], Mapping[str, np.ndarray]],
+    schema: Schema,
+    *,
+    accountant: Accountant,
+    cost_per_column: float,
+    relation: Neighbouring | str = Neighbouring.ADD_REMOVE,
+) -> Schema:
+    """The kinds of the columns marked ``kind_from_data``, from their noisy class counts (charged).
+
+    Parameters
+    ----------
+    counts : callable
+        Returns the exact :data:`FORMATS` counts of every marked column
+        (:func:`format_counts`, or an engine's query); called once the plan is
+        priced, before the first mechanism runs.
+    schema, accountant, cost_per_column, relation
+        As :func:`vote_kinds` takes them.
+
+    Returns
+    -------
+    Schema
+        Each marked column with its decided kind, nullable (an undeclared
+        missing code), its domain still to discover, its dtype the one of
+        :data:`DECIDED_DTYPES`, ``kind_from_data`` cleared.
+    """
     if not isinstance(accountant, Accountant):
         raise parameter_error("accountant", accountant, "an Accountant")
     if not (np.isfinite(cost_per_column) and cost_per_column > 0):
         raise parameter_error("cost_per_column", cost_per_column, "a finite number > 0")
     rel = Neighbouring(relation)
     columns = [spec.name for spec in schema if spec.kind_from_data]
-    absent = [Problem(c, "the column is not in the table", "add it or fix the schema") for c in columns
-              if c not in df.columns]
-    if absent:
-        raise InputDataError(absent)
     steps = {c: _vote_step(c, accountant.mode, cost_per_column, rel) for c in columns}
     accountant.price(charge for charge, _, _ in steps.values())
-    counts = {c: format_counts(df[c]) for c in columns}
+    exact = counts()
     for name in columns:
-        charge, noise, gaussian = steps[name]
+        _, noise, gaussian = steps[name]
         params = {"column": name, "discovered": "kind"}
         if gaussian:
-            noisy = gaussian_counts(counts[name], noise, accountant=accountant, relation=rel,
+            noisy = gaussian_counts(exact[name], noise, accountant=accountant, relation=rel,
                                     step="discover", **params)
         else:
-            noisy = laplace_counts(counts[name], noise, accountant=accountant, relation=rel,
+            noisy = laplace_counts(exact[name], noise, accountant=accountant, relation=rel,
                                    step="discover", **params)
         found = formats_from_noisy_counts(noisy, noise_cut(noise, gaussian=gaussian))
         kind, resolution = kind_of_formats(found)
         schema = schema.with_column(_decided(schema[name], kind, resolution))
-    frame = conform_frame(df, schema)
-    # The dtypes of the conformed table are the ones decoding restores.
-    specs = [replace(s, dtype=str(frame[s.name].dtype)) if s.name in columns else s for s in schema]
-    return Schema(tuple(specs)), frame
+    return schema
 
 
 def _decided(spec: ColumnSpec, kind: ColumnKind, resolution: str | None) -> ColumnSpec:
     ranged = kind.is_numeric or kind is ColumnKind.DATETIME
     return ColumnSpec(
         spec.name, kind, bins=(spec.bins or DEFAULT_BINS) if ranged else None, nullable=True,
-        nullable_assumed=True, resolution=resolution, kind_from_data=False,
+        nullable_assumed=True, resolution=resolution, kind_from_data=False, dtype=DECIDED_DTYPES[kind],
     )
 
 
@@ -374,18 +416,18 @@ def conform_frame(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
 
 
 def _as_text(series: pd.Series) -> pd.Series:
-    """The values as text, in the dtype pandas gives a column of strings."""
-    if pd.api.types.infer_dtype(series, skipna=True) == "string":
-        return series
-    values = [None if pd.isna(v) else v.isoformat() if isinstance(v, pd.Timestamp) else category_key(v)
-              for v in series.to_numpy(dtype=object)]
-    return pd.Series(values, index=series.index, name=series.name)
+    """The values as text, in :data:`TEXT_DTYPE`."""
+    if pd.api.types.infer_dtype(series, skipna=True) != "string":
+        values = [None if pd.isna(v) else v.isoformat() if isinstance(v, pd.Timestamp) else category_key(v)
+                  for v in series.to_numpy(dtype=object)]
+        series = pd.Series(values, index=series.index, name=series.name, dtype=object)
+    return series if str(series.dtype) == TEXT_DTYPE else series.astype(TEXT_DTYPE)
 
 
 def _as_kind(series: pd.Series, kind: ColumnKind) -> pd.Series:
     """Values all of the kind's classes (others already missing) in the kind's type."""
     if kind is ColumnKind.BOOLEAN:
-        values = [pd.NA if pd.isna(v) else _BOOLEAN_TEXT.get(v, v) if isinstance(v, str) else bool(v)
+        values = [pd.NA if pd.isna(v) else BOOLEAN_TEXT.get(v, v) if isinstance(v, str) else bool(v)
                   for v in series.to_numpy(dtype=object)]
         return pd.Series(pd.array(values, dtype="boolean"), index=series.index, name=series.name)
     if kind is ColumnKind.INTEGER:

@@ -210,6 +210,27 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def read_csv_text(source: Any, connection: Any) -> Any:
+    """A CSV source as a DuckDB relation of text: every column VARCHAR, pandas' missing-value text NULL.
+
+    The text the kinds of a CSV are decided from (:func:`dpsynth.encoding.formats.vote_kinds`).
+
+    Raises
+    ------
+    DataReadError
+        If nothing matches or DuckDB cannot read the files.
+    """
+    duckdb = require_duckdb()
+    path = os.fspath(source)
+    files: Any = path if "://" in path else [str(p) for _, p in source_files(path)]
+    try:
+        return connection.read_csv(files, all_varchar=True, header=True, na_values=list(CSV_NA_VALUES))
+    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+        raise DataReadError(
+            [Problem(None, f"cannot read {path!r}: {exc}", "check that the path or glob names CSV files")]
+        ) from None
+
+
 def read_source(source: Any, connection: Any = None) -> Any:
     """A CSV or Parquet file, directory of part files, glob or relation, as a DuckDB relation.
 

@@ -31,8 +31,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dpsynth.encoding.formats import BOOLEAN_TEXT, FORMATS
 from dpsynth.encoding.profile import NS_PER_DAY, absent, unreadable
-from dpsynth.engines.duckdb_engine import read_source, run_query, source_type
+from dpsynth.engines.duckdb_engine import (
+    read_csv_text,
+    read_source,
+    require_duckdb,
+    run_query,
+    source_type,
+)
 from dpsynth.engines.spark_engine import _TYPES, _collect, _few_partitions, _frame, _utc
 from dpsynth.engines.sql import (
     DUCKDB,
@@ -41,6 +48,7 @@ from dpsynth.engines.sql import (
     SourceType,
     _double,
     category_key_expression,
+    format_class_expression,
     type_problem,
 )
 from dpsynth.errors import InputDataError, Problem
@@ -181,6 +189,11 @@ class _SQLProfiler(ABC):
         return counts
 
 
+def _class_column(name: str) -> str:
+    """The name the class of ``name``'s values goes by while a typed table is built."""
+    return f"__dpsynth_format_{name}"
+
+
 def _resolution(source: SourceType, dtype: str | None) -> str | None:
     """A DATE column holds dates; whether a naive TIMESTAMP does is left to DP discovery."""
     if source is SourceType.DATE:
@@ -267,11 +280,78 @@ class DuckDBProfiler(_SQLProfiler):
     dialect = DUCKDB
 
     def __init__(self, source: Any, *, connection: Any = None):
-        self.relation = read_source(source, connection)
+        duckdb = require_duckdb()
+        relation_given = isinstance(source, duckdb.DuckDBPyRelation)
+        self._connection = connection if connection is not None or relation_given else duckdb.connect()
+        self._source = source
+        self.relation = read_source(source, self._connection)
         self._types = {c: str(t) for c, t in zip(self.relation.columns, self.relation.types, strict=True)}
         self._sources = {c: source_type(t) for c, t in self._types.items()}
         self._pandas_dtypes = parquet_pandas_dtypes(source)
         self._types_from_values = types_from_values(source)
+
+    @property
+    def decides_kinds(self) -> bool:
+        """Whether :meth:`format_counts` can decide the kinds with DP: the source is CSV files."""
+        return self._types_from_values
+
+    def format_counts(self, columns: Sequence[str]) -> dict[str, np.ndarray]:
+        """Rows of each column in each :data:`~dpsynth.encoding.formats.FORMATS` class, in one scan of the text.
+
+        Private: for :func:`~dpsynth.encoding.formats.decide_kinds` only.
+        """
+        text = read_csv_text(self._source, self._connection)
+        parts = ", ".join(
+            f"histogram({format_class_expression(self.dialect.identifier(c), self.dialect)})" for c in columns
+        )
+        (row,) = run_query(text, f"SELECT {parts} FROM src", numpy=False)
+        out = {}
+        for column, histogram in zip(columns, row, strict=True):
+            counts = np.zeros(len(FORMATS), dtype=np.int64)
+            for k, n in (histogram or {}).items():
+                counts[int(k)] = int(n)
+            out[column] = counts
+        return out
+
+    def with_kinds(self, decided: Schema) -> DuckDBProfiler:
+        """A profiler of the table with the columns of ``decided`` read as their kinds.
+
+        Built on the text of the CSV: a value whose class the kind does not hold
+        becomes NULL, as :func:`~dpsynth.encoding.formats.conform_frame` makes it
+        missing; the other columns keep the types DuckDB sniffed.
+        """
+        text = read_csv_text(self._source, self._connection)
+        index = {name: i for i, name in enumerate(FORMATS)}
+        classes = ", ".join(
+            f"{format_class_expression(self.dialect.identifier(s.name), self.dialect)} AS "
+            f"{self.dialect.identifier(_class_column(s.name))}"
+            for s in decided
+        )
+        columns = []
+        for name, type_name in self._types.items():
+            col = self.dialect.identifier(name)
+            if name not in decided.names:
+                columns.append(f"CAST({col} AS {type_name}) AS {col}")
+                continue
+            k = self.dialect.identifier(_class_column(name))
+            number = f"TRY_CAST(regexp_replace({col}, '^\\s+|\\s+$', '', 'g') AS DOUBLE)"
+            kind = decided[name].kind
+            if kind is ColumnKind.BOOLEAN:
+                truths = ", ".join(self.dialect.string(t) for t, v in BOOLEAN_TEXT.items() if v)
+                value = f"CASE WHEN {k} = {index['boolean']} THEN {col} IN ({truths}) END"
+            elif kind is ColumnKind.INTEGER:
+                value = f"CASE WHEN {k} = {index['integer']} THEN CAST({number} AS BIGINT) END"
+            elif kind is ColumnKind.CONTINUOUS:
+                value = f"CASE WHEN {k} IN ({index['integer']}, {index['decimal']}) THEN {number} END"
+            elif kind is ColumnKind.DATETIME:
+                ns = self.dialect.epoch_ns(col, SourceType.STRING)
+                value = (f"CASE WHEN {k} IN ({index['date']}, {index['datetime']}) "
+                         f"THEN make_timestamp(CAST(floor({ns} / 1000) AS BIGINT)) END")
+            else:
+                value = col
+            columns.append(f"{value} AS {col}")
+        typed = text.query("src", f"SELECT {classes}, * FROM src").query("src", f"SELECT {', '.join(columns)} FROM src")
+        return DuckDBProfiler(typed)
 
     def _dtype(self, column: str) -> str | None:
         if column in self._pandas_dtypes:

@@ -34,7 +34,9 @@ import numpy as np
 import pandas as pd
 
 from dpsynth.encoding import TableEncoder
+from dpsynth.encoding.formats import BOOLEAN_TEXT, DECIMAL_TEXT, FORMATS
 from dpsynth.errors import Problem
+from dpsynth.io import ISO_DATETIME
 from dpsynth.schema import ColumnKind, ColumnSpec, category_key
 
 #: largest magnitude below which a whole float converts to BIGINT exactly (under 2**63)
@@ -44,6 +46,8 @@ _EXACT_INTEGER = 2**53
 #: integer bins spanning at most this many values are one list lookup (measured: a list of 88
 #: codes is about 2x faster than a 16-bin bisection in DuckDB; one of 4,377 is slower)
 _LOOKUP_SPAN = 256
+
+_NS_PER_DAY = 86_400 * 10**9
 
 # An ISO time followed by a UTC offset: such text is an instant, other text is naive UTC.
 _OFFSET_PATTERN = r"[0-9]:[0-9][0-9](:[0-9][0-9](\.[0-9]+)?)?\s*(Z|[+-][0-9][0-9](:?[0-9][0-9])?)$"
@@ -207,6 +211,36 @@ class Dialect:
                 f"ELSE epoch_ns(TRY_CAST({column} AS TIMESTAMP_NS)) END)"
             )
         return f"epoch_ns({column})"
+
+
+def format_class_expression(column: str, dialect: Dialect) -> str:
+    """SQL giving the :data:`~dpsynth.encoding.formats.FORMATS` class of each value of a text column.
+
+    The class :func:`~dpsynth.encoding.formats.value_formats` gives the same
+    text read by pandas: pandas' boolean text; numbers (spaces around allowed)
+    whole and exact in a double, or not, or not finite (text); ISO times at
+    midnight UTC or not (an offset read to the microsecond), ``24:00`` and
+    impossible dates being text, as pandas reads them. DuckDB only.
+    """
+    if dialect.name != "duckdb":
+        raise NotImplementedError("the classes of a CSV's values are computed by DuckDB only")
+    index = {name: i for i, name in enumerate(FORMATS)}
+    booleans = ", ".join(dialect.string(t) for t in BOOLEAN_TEXT)
+    stripped = f"regexp_replace({column}, '^\\s+|\\s+$', '', 'g')"
+    number = f"TRY_CAST({stripped} AS DOUBLE)"
+    ns = dialect.epoch_ns(column, SourceType.STRING)
+    return (
+        f"CASE WHEN {column} IS NULL THEN {index['missing']} "
+        f"WHEN {column} IN ({booleans}) THEN {index['boolean']} "
+        f"WHEN regexp_full_match({stripped}, {dialect.string(DECIMAL_TEXT)}) THEN "
+        f"CASE WHEN isfinite({number}) AND {number} = round({number}) AND abs({number}) < {float(2**53)!r} "
+        f"THEN {index['integer']} WHEN isfinite({number}) THEN {index['decimal']} ELSE {index['text']} END "
+        f"WHEN regexp_full_match({column}, {dialect.string(ISO_DATETIME.pattern)}) "
+        f"AND NOT regexp_matches({column}, '[ T]24:') THEN "
+        f"CASE WHEN {ns} IS NULL THEN {index['text']} WHEN {ns} % {_NS_PER_DAY} = 0 THEN {index['date']} "
+        f"ELSE {index['datetime']} END "
+        f"ELSE {index['text']} END"
+    )
 
 
 DUCKDB = Dialect("duckdb")

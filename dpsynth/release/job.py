@@ -221,12 +221,11 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
     df, holdout, fingerprint = real.frame, real.holdout, real.fingerprint
     _check_columns(request, df, holdout)
     # Without a declared schema, a CSV's kinds were read from its values: decided with DP
-    # in memory, refused here on the other engines (before anything is reserved) unless
+    # in memory and on DuckDB, refused here on Spark (before anything is reserved) unless
     # acknowledged.
     checked = request.schema if request.schema is not None else source_kinds(request.data, df)
     if checked is not None:
-        # In memory, a CSV's kinds are decided with DP; the other engines need them declared.
-        checked.require_public(request.public, kinds_by_dp=request.engine == "numpy")
+        checked.require_public(request.public, kinds_by_dp=request.engine != "spark")
         if request.engine == "numpy":
             checked.validate_frame(df)
     _check_fingerprint(ledger, request.dataset_id, fingerprint, request.engine)

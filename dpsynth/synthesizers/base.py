@@ -38,7 +38,7 @@ from dpsynth._version import __version__
 from dpsynth.domain import Domain
 from dpsynth.encoding import TableEncoder
 from dpsynth.encoding.discovery import discover_schema
-from dpsynth.encoding.formats import KIND_SHARE, vote_kinds
+from dpsynth.encoding.formats import KIND_SHARE, decide_kinds, vote_kinds
 from dpsynth.encoding.profile import ColumnProfiler
 from dpsynth.engines import (
     CountingEngine,
@@ -260,8 +260,8 @@ class Synthesizer(ABC):
             What is public about each column. Without it, kinds are taken from
             the dtypes (a file's or engine's column types) and every domain is
             discovered with DP. Kinds marked ``kind_from_data`` (a CSV's) are
-            decided with DP for a DataFrame, refused for a file or an engine's
-            table, unless ``public=True``.
+            decided with DP for a DataFrame or CSV files (counted by DuckDB),
+            refused for a Spark table, unless ``public=True``.
 
         Returns
         -------
@@ -310,8 +310,19 @@ class Synthesizer(ABC):
             # Discovery runs where the data lives, one aggregation per column; the
             # out-of-core engines then encode there too and check every value
             # against the schema while building, before any measurement.
+            voted = () if self.public else tuple(s.name for s in schema if s.kind_from_data)
+            share = 1.0
+            if voted:
+                # A CSV's text, classed by DuckDB in one scan; then read as the decided kinds.
+                schema = decide_kinds(
+                    lambda: profiler.format_counts(voted), schema, accountant=accountant,
+                    cost_per_column=KIND_SHARE * self._discovery_rho(accountant) / len(voted),
+                )
+                profiler = profiler.with_kinds(schema.select(voted))
+                self.decided_kinds_ = voted
+                share = 1.0 - KIND_SHARE
             if schema.incomplete_columns:
-                schema = self._discover(profiler, schema, accountant)
+                schema = self._discover(profiler, schema, accountant, share=share)
             encoder = TableEncoder(schema)
             engine = _source_engine(profiler, encoder)
 
@@ -363,7 +374,8 @@ class Synthesizer(ABC):
             schema = kinds
         elif not isinstance(schema, Schema):
             raise parameter_error("schema", type(schema).__name__, "a dpsynth.schema.Schema or None")
-        schema.require_public(self.public)
+        # DuckDB decides a CSV's kinds with DP; Spark needs them declared or acknowledged.
+        schema.require_public(self.public, kinds_by_dp=getattr(profiler, "decides_kinds", False))
         problems = structure_problems(list(schema.names), profiler.columns)
         problems += profiler.problems([spec for spec in schema if spec.name in profiler.columns])
         if problems:

@@ -25,6 +25,14 @@ def test_missing_values_get_their_own_category_and_indicator():
     assert as_category_strings(frame["c"]).tolist() == ["a", "<NA>"]
 
 
+def test_nullable_number_columns_encode_like_float_columns():
+    nullable = pd.DataFrame({"c": ["a", "b"], "v": pd.array([1, None], dtype="Int64")})
+    floats = pd.DataFrame({"c": ["a", "b"], "v": [1.0, np.nan]})
+    np.testing.assert_array_equal(
+        Encoder([nullable], ["c", "v"]).transform(nullable), Encoder([floats], ["c", "v"]).transform(floats)
+    )
+
+
 def test_booleans_are_categories():
     assert not is_numeric(pd.Series([True, False]))
     assert is_numeric(pd.Series([1, 2]))

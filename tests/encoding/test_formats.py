@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from dpsynth.encoding.formats import (
+    DECIDED_DTYPES,
     FORMATS,
     MIN_SHARE,
     conform_frame,
@@ -175,6 +176,8 @@ def test_vote_decides_every_kind_and_charges_one_histogram_per_column(tmp_path, 
     # the stray words became missing values; the table is in the decided types
     assert frame["age"].isna().sum() == 3 and str(frame["age"].dtype) == "Int64"
     assert str(frame["smoker"].dtype) == "boolean" and decided["age"].dtype == "Int64"
+    # the dtypes decoding restores are fixed by the kinds, and the conformed table has them
+    assert all(str(frame[s.name].dtype) == s.dtype == DECIDED_DTYPES[s.kind] for s in decided)
     assert [s.params["column"] for s in acc.steps] == list(schema.names)
     assert all(s.params["discovered"] == "kind" and s.params["cells"] == len(FORMATS) for s in acc.steps)
     unit = "rho" if mode == "zcdp" else "epsilon"

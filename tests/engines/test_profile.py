@@ -13,7 +13,7 @@ from dpsynth.encoding.profile import ColumnProfiler, PandasProfiler, region_coun
 from dpsynth.engines import DuckDBProfiler
 from dpsynth.engines.profile import region_boundaries
 from dpsynth.errors import InputDataError
-from dpsynth.schema import ColumnKind, ColumnSpec
+from dpsynth.schema import ColumnKind, ColumnSpec, Schema
 
 N = 300
 CATEGORICAL = ("city", "grade", "ratio", "flag")
@@ -214,3 +214,41 @@ def test_a_parquet_file_from_pandas_gives_back_its_dtypes_and_nullability(tmp_pa
 
     relation = duckdb.connect().read_parquet(str(tmp_path / "t.parquet"))
     assert not any(s.kind_from_data for s in DuckDBProfiler(relation).kinds())
+
+
+def test_duckdb_classes_a_csvs_values_and_reads_them_as_pandas_conforms_them(tmp_path):
+    from dpsynth.encoding.formats import conform_frame, format_counts
+    from dpsynth.io import read_table
+
+    columns = {
+        "integers": ["12", " 7", "+3", "-0", "0042", "9007199254740993", "1e3", "x"],
+        "floats": ["1.5", "2", "5.", ".5", "Infinity", "-inf", " 2.50 ", "1e400"],
+        "booleans": ["True", "FALSE", "true", "False", " true", "yes", "1", ""],
+        "dates": ["2024-01-31", "2024-02-01 00:00:00", "2024-02-01 10:30", "2024-13-45",
+                  "2024-01-31 24:00:00", "2024-01-31T00:00:00Z", "2024-01-31 09:00+09:00", "NA"],
+        "words": ["a", "b", "it's", "São", "N/A", "null", "2", "c"],
+    }
+    path = tmp_path / "t.csv"
+    pd.DataFrame(columns).to_csv(path, index=False)
+    frame = read_table(path)
+    profiler = DuckDBProfiler(path)
+    assert profiler.decides_kinds and not DuckDBProfiler(relation_of(path)).decides_kinds
+    got = profiler.format_counts(list(columns))
+    for name in columns:
+        np.testing.assert_array_equal(got[name], format_counts(frame[name]), err_msg=name)
+    decided = Schema((
+        ColumnSpec("integers", "integer", nullable=True), ColumnSpec("floats", "continuous", nullable=True),
+        ColumnSpec("booleans", "boolean", nullable=True), ColumnSpec("dates", "datetime", nullable=True),
+    ))
+    typed = profiler.with_kinds(decided).relation.df()
+    expected = conform_frame(frame, decided)
+    for name in decided.names:
+        left, right = typed[name].tolist(), expected[name].tolist()
+        assert [None if pd.isna(v) else v for v in left] == [None if pd.isna(v) else v for v in right], name
+    assert typed["words"].tolist() == frame["words"].tolist()  # undecided: as DuckDB sniffed it
+
+
+def relation_of(path):
+    import duckdb
+
+    return duckdb.connect().read_csv(str(path))

@@ -334,25 +334,27 @@ def large(tmp_path):
     return tmp_path, data, ledger_path
 
 
-def test_a_csv_without_schema_on_duckdb_is_refused_before_anything_is_reserved(setup):
+def test_a_csv_without_schema_on_spark_is_refused_before_anything_is_reserved(setup):
     from dpsynth.errors import NonPublicSchemaError
 
     tmp_path, data, ledger_path = setup
     with pytest.raises(NonPublicSchemaError) as caught:
-        run_release(_request(tmp_path, data, ledger_path, schema=None, engine="duckdb"))
+        run_release(_request(tmp_path, data, ledger_path, schema=None, engine="spark"))
     message = str(caught.value)
     for column, kind in [("sex", "categorical"), ("age", "integer"), ("smoker", "boolean"), ("y", "categorical")]:
         assert f"column '{column}': its kind ({kind}) was read from the values of a file without column types" in message
-    assert "numpy engine" in message and "--schema" in message and "--public" in message
+    assert "numpy or DuckDB engine" in message and "--schema" in message and "--public" in message
     assert _release_rows(ledger_path) == [] and Ledger(ledger_path).status("toy")["reserved"] == []
     assert not (tmp_path / "out").exists()
 
 
-def test_a_csv_without_schema_in_memory_has_its_kinds_decided_with_dp(large, monkeypatch):
+@pytest.mark.parametrize("engine", ["numpy", "duckdb"])
+def test_a_csv_without_schema_has_its_kinds_decided_with_dp(large, monkeypatch, engine):
     tmp_path, data, ledger_path = large
     with open(data, "a") as handle:  # a stray word in the column of ages
         handle.write("F,unknown,False,no\n")
-    Ledger(ledger_path).init_dataset("stray", data_fingerprint(read_frame(data)), PrivacyBudget.approx(2.0, 1e-6))
+    fingerprint = files_fingerprint(data) if engine == "duckdb" else data_fingerprint(read_frame(data))
+    Ledger(ledger_path).init_dataset("stray", fingerprint, PrivacyBudget.approx(2.0, 1e-6))
     reserved = []
     reserve = Ledger.reserve
 
@@ -362,7 +364,7 @@ def test_a_csv_without_schema_in_memory_has_its_kinds_decided_with_dp(large, mon
 
     monkeypatch.setattr(Ledger, "reserve", spy)
     run_release(_request(tmp_path, data, ledger_path, schema=None, dataset_id="stray", audit="quick",
-                         target="y", holdout=_table(600, 1)))
+                         target="y", holdout=_table(600, 1), engine=engine))
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     kinds = {c["name"]: c["kind"] for c in manifest["schema"]["columns"]}
     # pandas read the ages as text because of one word; DP read them as integers

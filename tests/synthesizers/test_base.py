@@ -172,14 +172,21 @@ def test_fit_on_a_parquet_file_without_a_schema_discovers_with_duckdb(correlated
     assert out["a"].dropna().map(type).eq(str).all()
 
 
-def test_fit_on_a_csv_file_without_a_schema_needs_its_kinds_acknowledged(correlated, tmp_path):
+def test_fit_on_a_csv_file_decides_its_kinds_with_dp_on_duckdb(correlated, tmp_path):
     df, _ = correlated
     path = tmp_path / "data.csv"
     df.to_csv(path, index=False)
-    synth = MST(epsilon=2.0, random_state=0)
-    with pytest.raises(NonPublicSchemaError, match="its kind .* was read from the values"):
-        synth.fit(str(path))
-    assert synth.spent_so_far is None
+    synth = MST(epsilon=2.0, random_state=0).fit(str(path))
+    assert synth.decided_kinds_ == tuple(df.columns)
+    assert not any(spec.kind_from_data for spec in synth.schema_)
+    voted = [s for s in synth.privacy_report()["steps"] if s.get("discovered") == "kind"]
+    assert [s["column"] for s in voted] == list(df.columns)
+    in_memory = {c: synth.schema_[c].kind for c in df.columns}
+    assert in_memory == {c: MST(epsilon=2.0, random_state=0).fit(str(path)).schema_[c].kind for c in df.columns}
+    out = synth.sample(100)
+    assert list(out.columns) == list(df.columns)
+    assert all(str(out[s.name].dtype) == s.dtype for s in synth.schema_)
+    # acknowledged, the kinds DuckDB sniffed are used as they are
     synth = MST(epsilon=2.0, random_state=0, public=True).fit(str(path))
     # the fitted schema keeps the mark beside the DP-discovered domains
     assert all(spec.kind_from_data for spec in synth.schema_)
