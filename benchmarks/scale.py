@@ -565,11 +565,11 @@ def markdown(results: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_section(text: str) -> None:
-    """Replace (or append) the ``## scale`` section of RESULTS.md, leaving the rest alone."""
+def write_section(text: str, section: str = SECTION) -> None:
+    """Replace (or append) one ``## name`` section of RESULTS.md, leaving the rest alone."""
     current = RESULTS_MD.read_text() if RESULTS_MD.exists() else "# Benchmark results\n"
     lines = current.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == section), None)
     if start is None:
         RESULTS_MD.write_text(current.rstrip("\n") + "\n\n" + text)
         return

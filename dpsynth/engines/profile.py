@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -318,7 +321,10 @@ class DuckDBProfiler(_SQLProfiler):
 
         Built on the text of the CSV: a value whose class the kind does not hold
         becomes NULL, as :func:`~dpsynth.encoding.formats.conform_frame` makes it
-        missing; the other columns keep the types DuckDB sniffed.
+        missing; the other columns keep the types DuckDB sniffed. The table is
+        read once into a Parquet copy in a private temporary folder (mode 0700),
+        deleted with the profiler returned: keep that profiler while its
+        relation is in use.
         """
         text = read_csv_text(self._source, self._connection)
         index = {name: i for i, name in enumerate(FORMATS)}
@@ -351,7 +357,19 @@ class DuckDBProfiler(_SQLProfiler):
                 value = col
             columns.append(f"{value} AS {col}")
         typed = text.query("src", f"SELECT {classes}, * FROM src").query("src", f"SELECT {', '.join(columns)} FROM src")
-        return DuckDBProfiler(typed)
+        # Classing text by regular expressions doubles the cost of every later query, and
+        # discovery and counting run many: the typed table is written once, streamed, to a
+        # Parquet copy in a private temporary folder, removed when the profiler goes.
+        folder = tempfile.mkdtemp(prefix="dpsynth-kinds-")
+        path = os.path.join(folder, "typed.parquet")
+        try:
+            typed.write_parquet(path)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        profiler = DuckDBProfiler(self._connection.read_parquet(path))
+        weakref.finalize(profiler, shutil.rmtree, folder, ignore_errors=True)
+        return profiler
 
     def _dtype(self, column: str) -> str | None:
         if column in self._pandas_dtypes:
