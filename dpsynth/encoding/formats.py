@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from dpsynth.errors import InputDataError, Problem, parameter_error
+from dpsynth.errors import InputDataError, Problem, SchemaError, parameter_error
 from dpsynth.io import ISO_DATETIME
 from dpsynth.privacy.accountant import Accountant, Charge
 from dpsynth.privacy.mechanisms import (
@@ -177,10 +177,13 @@ def _time_formats(series: pd.Series, *, text_when_missing: bool = False) -> np.n
 def _object_format(value: Any) -> int:
     if isinstance(value, (bool, np.bool_)):
         return _INDEX["boolean"]
-    if isinstance(value, (int, np.integer)):
-        return _INDEX["integer"]
-    if isinstance(value, (float, np.floating)):
-        return int(_number_formats(np.array([float(value)]))[0])
+    if isinstance(value, (int, np.integer, float, np.floating)):
+        # as a numeric column holds it: a float (an integer past 2**53 is not exact in one)
+        try:
+            number = float(value)
+        except OverflowError:
+            return _INDEX["decimal"]
+        return int(_number_formats(np.array([number]))[0])
     if isinstance(value, pd.Timestamp):
         return int(_time_formats(pd.Series([value]))[0])
     if not isinstance(value, str):
@@ -341,6 +344,11 @@ def decide_kinds(
     schema, accountant, cost_per_column, relation
         As :func:`vote_kinds` takes them.
 
+    Raises
+    ------
+    SchemaError
+        If a marked column declares categories or bounds (nothing charged).
+
     Returns
     -------
     Schema
@@ -354,6 +362,16 @@ def decide_kinds(
         raise parameter_error("cost_per_column", cost_per_column, "a finite number > 0")
     rel = Neighbouring(relation)
     columns = [spec.name for spec in schema if spec.kind_from_data]
+    # A declared domain means someone checked the column: its kind is theirs to confirm.
+    declared = [
+        Problem(name, "its kind is marked kind_from_data, yet its categories or bounds are declared",
+                "check the kind and delete kind_from_data, or drop the categories and bounds to "
+                "let DP decide the kind and discover them")
+        for name in columns
+        if any(getattr(schema[name], f) is not None for f in ("categories", "lower", "upper", "bin_edges"))
+    ]
+    if declared:
+        raise SchemaError(declared)
     steps = {c: _vote_step(c, accountant.mode, cost_per_column, rel) for c in columns}
     accountant.price(charge for charge, _, _ in steps.values())
     exact = counts()

@@ -18,7 +18,7 @@ from dpsynth.encoding.formats import (
     vote_kinds,
     vote_plan,
 )
-from dpsynth.errors import BudgetExceededError, InputDataError
+from dpsynth.errors import BudgetExceededError, InputDataError, SchemaError
 from dpsynth.io import read_table
 from dpsynth.privacy.accountant import Accountant, PrivacyBudget
 from dpsynth.schema import ColumnKind, ColumnSpec, Schema, infer_schema
@@ -45,8 +45,8 @@ def test_each_value_is_classed_by_its_own_form():
     assert _classes(naive) == ["date", "missing", "datetime"]
     assert _classes(naive.dt.tz_localize("UTC")) == ["date", "missing", "datetime"]  # midnight UTC
     assert _classes(naive.dt.tz_localize("Asia/Tokyo")) == ["datetime", "missing", "datetime"]
-    mixed = pd.Series([1, True, "x", pd.Timestamp("2020-01-01"), 2.0, "3"], dtype=object)
-    assert _classes(mixed) == ["integer", "boolean", "text", "date", "integer", "integer"]
+    mixed = pd.Series([1, True, "x", pd.Timestamp("2020-01-01"), 2.0, "3", 2**60, 10**400], dtype=object)
+    assert _classes(mixed) == ["integer", "boolean", "text", "date", "integer", "integer", "decimal", "decimal"]
 
 
 CSV_COLUMNS = {
@@ -193,6 +193,10 @@ def test_a_vote_that_cannot_run_spends_nothing(tmp_path):
         vote_kinds(raw, schema, accountant=acc, cost_per_column=0.01)
     with pytest.raises(InputDataError, match="column 'age': the column is not in the table"):
         vote_kinds(raw.drop(columns="age"), schema, accountant=acc, cost_per_column=0.001)
+    # a marked column with a declared domain was checked by someone: confirm its kind instead
+    declared = schema.with_column(ColumnSpec("city", "categorical", categories=("Oslo",), kind_from_data=True))
+    with pytest.raises(SchemaError, match="column 'city': its kind is marked kind_from_data, yet"):
+        vote_kinds(raw, declared, accountant=acc, cost_per_column=0.001)
     assert acc.steps == ()
 
 
