@@ -3,7 +3,7 @@
 A CSV declares no column types, so dpsynth decides its kinds with DP
 (``dpsynth.encoding.formats``): in memory by classing the values pandas read,
 on DuckDB by classing the text in one scan and then reading the table once
-into a typed Parquet copy. This benchmark fits MST (epsilon 1, no schema) to
+into a typed temporary table. This benchmark fits MST (epsilon 1, no schema) to
 the same CSV, 10^6 rows of Adult resampled with jitter (``scale.py``'s
 generator, written as CSV), four ways: numpy and DuckDB engines, each with
 the kinds decided with DP (the default) and with ``public=True`` (the kinds

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
-import weakref
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -322,9 +320,7 @@ class DuckDBProfiler(_SQLProfiler):
         Built on the text of the CSV: a value whose class the kind does not hold
         becomes NULL, as :func:`~dpsynth.encoding.formats.conform_frame` makes it
         missing; the other columns keep the types DuckDB sniffed. The table is
-        read once into a Parquet copy in a private temporary folder (mode 0700),
-        deleted with the profiler returned: keep that profiler while its
-        relation is in use.
+        read once into a temporary table of the profiler's connection.
         """
         text = read_csv_text(self._source, self._connection)
         index = {name: i for i, name in enumerate(FORMATS)}
@@ -358,18 +354,16 @@ class DuckDBProfiler(_SQLProfiler):
             columns.append(f"{value} AS {col}")
         typed = text.query("src", f"SELECT {classes}, * FROM src").query("src", f"SELECT {', '.join(columns)} FROM src")
         # Classing text by regular expressions doubles the cost of every later query, and
-        # discovery and counting run many: the typed table is written once, streamed, to a
-        # Parquet copy in a private temporary folder, removed when the profiler goes.
-        folder = tempfile.mkdtemp(prefix="dpsynth-kinds-")
-        path = os.path.join(folder, "typed.parquet")
+        # discovery and counting run many: the typed table is built once, as a temporary
+        # table of the connection (DuckDB spills it to disk past its memory limit); it goes
+        # with the connection, which every relation over it keeps open.
+        name = f"dpsynth_kinds_{uuid.uuid4().hex}"
+        typed.create_view(f"{name}_view")
         try:
-            typed.write_parquet(path)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        profiler = DuckDBProfiler(self._connection.read_parquet(path))
-        weakref.finalize(profiler, shutil.rmtree, folder, ignore_errors=True)
-        return profiler
+            self._connection.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_view")
+        finally:
+            self._connection.execute(f"DROP VIEW IF EXISTS {name}_view")
+        return DuckDBProfiler(self._connection.table(name))
 
     def _dtype(self, column: str) -> str | None:
         if column in self._pandas_dtypes:

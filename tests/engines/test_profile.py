@@ -252,3 +252,18 @@ def relation_of(path):
     import duckdb
 
     return duckdb.connect().read_csv(str(path))
+
+
+def test_the_typed_table_of_decided_kinds_is_temporary(tmp_path):
+    import duckdb
+
+    path = tmp_path / "t.csv"
+    path.write_text("n,w\n1,a\n2,b\n")
+    database = tmp_path / "user.duckdb"
+    connection = duckdb.connect(str(database))
+    typed = DuckDBProfiler(path, connection=connection).with_kinds(Schema((ColumnSpec("n", "integer", nullable=True),)))
+    assert typed.relation.fetchall() == [(1, "a"), (2, "b")]
+    connection.close()
+    # nothing of the private table stays in the user's database
+    assert duckdb.connect(str(database)).sql("SELECT count(*) FROM duckdb_tables()").fetchall() == [(0,)]
+
