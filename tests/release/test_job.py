@@ -325,6 +325,20 @@ def test_verify_refuses_a_release_whose_ledger_row_was_changed(setup, capsys):
 
 
 @pytest.fixture
+def reserved(monkeypatch):
+    """The step delta of every ledger reservation made, in order."""
+    held = []
+    reserve = Ledger.reserve
+
+    def spy(self, *args, **kwargs):
+        held.append(kwargs["step_delta"])
+        return reserve(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "reserve", spy)
+    return held
+
+
+@pytest.fixture
 def large(tmp_path):
     """A CSV large enough for DP discovery of every domain at epsilon 1 to find them."""
     data = tmp_path / "large.csv"
@@ -349,20 +363,12 @@ def test_a_csv_without_schema_on_spark_is_refused_before_anything_is_reserved(se
 
 
 @pytest.mark.parametrize("engine", ["numpy", "duckdb"])
-def test_a_csv_without_schema_has_its_kinds_decided_with_dp(large, monkeypatch, engine):
+def test_a_csv_without_schema_has_its_kinds_decided_with_dp(large, reserved, engine):
     tmp_path, data, ledger_path = large
     with open(data, "a") as handle:  # a stray word in the column of ages
         handle.write("F,unknown,False,no\n")
     fingerprint = files_fingerprint(data) if engine == "duckdb" else data_fingerprint(read_frame(data))
     Ledger(ledger_path).init_dataset("stray", fingerprint, PrivacyBudget.approx(2.0, 1e-6))
-    reserved = []
-    reserve = Ledger.reserve
-
-    def spy(self, *args, **kwargs):
-        reserved.append(kwargs["step_delta"])
-        return reserve(self, *args, **kwargs)
-
-    monkeypatch.setattr(Ledger, "reserve", spy)
     run_release(_request(tmp_path, data, ledger_path, schema=None, dataset_id="stray", audit="quick",
                          target="y", holdout=_table(600, 1), engine=engine))
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
@@ -428,21 +434,13 @@ def test_a_table_too_small_for_discovery_is_charged_what_discovery_spent(tmp_pat
 
 
 @pytest.mark.parametrize("engine", ["numpy", "duckdb"])
-def test_category_delta_is_reserved_whenever_the_engine_decides_the_kinds(tmp_path, monkeypatch, engine):
+def test_category_delta_is_reserved_whenever_the_engine_decides_the_kinds(tmp_path, reserved, engine):
     rng = np.random.default_rng(0)
     data = tmp_path / "numbers.parquet"
     pd.DataFrame({"age": rng.integers(18, 81, 6000), "score": rng.normal(50, 10, 6000)}).to_parquet(data)
     ledger_path = tmp_path / "ledger.db"
     fingerprint = files_fingerprint(data) if engine == "duckdb" else data_fingerprint(pd.read_parquet(data))
     Ledger(ledger_path).init_dataset("toy", fingerprint, PrivacyBudget.approx(2.0, 1e-6))
-    reserved = []
-    reserve = Ledger.reserve
-
-    def spy(self, *args, **kwargs):
-        reserved.append(kwargs["step_delta"])
-        return reserve(self, *args, **kwargs)
-
-    monkeypatch.setattr(Ledger, "reserve", spy)
     run_release(_request(tmp_path, data, ledger_path, schema=None, engine=engine, delta=1e-9))
     # numpy reads the kinds from the table itself (no text column: no category delta);
     # DuckDB from its own types, so the delta is held in case one is text
