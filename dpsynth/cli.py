@@ -66,8 +66,8 @@ def _cmd_schema_infer(args: argparse.Namespace) -> int:
         print(
             "note: a CSV file declares no column types, so the kinds were read from its values "
             "(kind_from_data: true); check each against a public description of the data and "
-            "delete kind_from_data; left in, the numpy and DuckDB engines decide those kinds "
-            "with DP and Spark needs --public",
+            "delete kind_from_data; left in, those kinds are decided with DP (or taken as read "
+            "with --public)",
             file=sys.stderr,
         )
     return EXIT_OK
@@ -193,7 +193,7 @@ def _add_synthesize(sub: argparse._SubParsersAction) -> None:
         description="Fit a DP synthesizer to a CSV or Parquet table (a file, or a glob of files "
         "with the same columns) and write a synthetic table with the same columns and dtypes. "
         "Without --schema, every column's domain is discovered with DP (part of the budget), "
-        "and so are a CSV's kinds (on Spark they need declaring, or --public).",
+        "and so are a CSV's kinds (unless --public takes them as read).",
     )
     p.add_argument("data", help="CSV or Parquet file, or a glob of them (quote it: 'data/*.parquet')")
     p.add_argument("-o", "--output", required=True, help="synthetic CSV or Parquet file to write")

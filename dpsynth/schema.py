@@ -363,7 +363,7 @@ def _derived_problem(spec: ColumnSpec) -> Problem:
         spec.name,
         f"its kind ({spec.kind.value}) was read from the values of a file without column types "
         "(a CSV): one value can change it, and missing values and date formats with it",
-        "count the table with the numpy or DuckDB engine, which decide a CSV's kinds with DP; declare the "
+        "give dpsynth the CSV's path, whose kinds every engine decides with DP; declare the "
         "kinds in a schema (dpsynth schema infer <file> -o schema.json writes them; check each "
         "against a public description of the data, delete kind_from_data, pass --schema); give "
         f"the table as Parquet; {acknowledge}",

@@ -35,6 +35,7 @@ import pandas as pd
 from dpsynth.encoding.formats import BOOLEAN_TEXT, FORMATS
 from dpsynth.encoding.profile import NS_PER_DAY, absent, unreadable
 from dpsynth.engines.duckdb_engine import (
+    CSV_NA_VALUES,
     read_csv_text,
     read_source,
     require_duckdb,
@@ -190,6 +191,32 @@ class _SQLProfiler(ABC):
         return counts
 
 
+def typed_value(text: str, k: str, kind: ColumnKind, dialect: Dialect) -> str:
+    """SQL reading a text column as ``kind``, NULL where its class ``k`` is not one the kind holds.
+
+    As :func:`~dpsynth.encoding.formats.conform_frame` reads the same values:
+    pandas' boolean text, numbers once stripped of spaces (integers as
+    BIGINT), ISO times as naive UTC timestamps, text as it is.
+    """
+    index = {name: i for i, name in enumerate(FORMATS)}
+    spark = dialect.name == "spark"
+    strip = dialect.string("^\\s+|\\s+$")
+    stripped = f"regexp_replace({text}, {strip}, '')" if spark else f"regexp_replace({text}, {strip}, '', 'g')"
+    number = f"{'try_cast' if spark else 'TRY_CAST'}({stripped} AS DOUBLE)"
+    if kind is ColumnKind.BOOLEAN:
+        truths = ", ".join(dialect.string(t) for t, v in BOOLEAN_TEXT.items() if v)
+        return f"CASE WHEN {k} = {index['boolean']} THEN {text} IN ({truths}) END"
+    if kind is ColumnKind.INTEGER:
+        return f"CASE WHEN {k} = {index['integer']} THEN CAST({number} AS BIGINT) END"
+    if kind is ColumnKind.CONTINUOUS:
+        return f"CASE WHEN {k} IN ({index['integer']}, {index['decimal']}) THEN {number} END"
+    if kind is ColumnKind.DATETIME:
+        micros = f"CAST(floor({dialect.epoch_ns(text, SourceType.STRING)} / 1000) AS BIGINT)"
+        stamp = f"timestamp_micros({micros})" if spark else f"make_timestamp({micros})"
+        return f"CASE WHEN {k} IN ({index['date']}, {index['datetime']}) THEN {stamp} END"
+    return text
+
+
 def _class_column(name: str) -> str:
     """The name the class of ``name``'s values goes by while a typed table is built."""
     return f"__dpsynth_format_{name}"
@@ -323,7 +350,6 @@ class DuckDBProfiler(_SQLProfiler):
         read once into a temporary table of the profiler's connection.
         """
         text = read_csv_text(self._source, self._connection)
-        index = {name: i for i, name in enumerate(FORMATS)}
         classes = ", ".join(
             f"{format_class_expression(self.dialect.identifier(s.name), self.dialect)} AS "
             f"{self.dialect.identifier(_class_column(s.name))}"
@@ -336,21 +362,7 @@ class DuckDBProfiler(_SQLProfiler):
                 columns.append(f"CAST({col} AS {type_name}) AS {col}")
                 continue
             k = self.dialect.identifier(_class_column(name))
-            number = f"TRY_CAST(regexp_replace({col}, '^\\s+|\\s+$', '', 'g') AS DOUBLE)"
-            kind = decided[name].kind
-            if kind is ColumnKind.BOOLEAN:
-                truths = ", ".join(self.dialect.string(t) for t, v in BOOLEAN_TEXT.items() if v)
-                value = f"CASE WHEN {k} = {index['boolean']} THEN {col} IN ({truths}) END"
-            elif kind is ColumnKind.INTEGER:
-                value = f"CASE WHEN {k} = {index['integer']} THEN CAST({number} AS BIGINT) END"
-            elif kind is ColumnKind.CONTINUOUS:
-                value = f"CASE WHEN {k} IN ({index['integer']}, {index['decimal']}) THEN {number} END"
-            elif kind is ColumnKind.DATETIME:
-                ns = self.dialect.epoch_ns(col, SourceType.STRING)
-                value = (f"CASE WHEN {k} IN ({index['date']}, {index['datetime']}) "
-                         f"THEN make_timestamp(CAST(floor({ns} / 1000) AS BIGINT)) END")
-            else:
-                value = col
+            value = typed_value(col, k, decided[name].kind, self.dialect)
             columns.append(f"{value} AS {col}")
         typed = text.query("src", f"SELECT {classes}, * FROM src").query("src", f"SELECT {', '.join(columns)} FROM src")
         # Classing text by regular expressions doubles the cost of every later query, and
@@ -424,6 +436,48 @@ class SparkProfiler(_SQLProfiler):
         self._types = {name: t.simpleString() for name, t in fields.items()}
         self._sources = {name: _TYPES.get(type(t).__name__, SourceType.OTHER) for name, t in fields.items()}
         self._types_from_values = types_from_values(source)
+
+    #: a Spark table's kinds marked kind_from_data (a CSV's, as Spark inferred them) can be decided with DP
+    decides_kinds = True
+
+    def _text(self, column: str) -> str:
+        """The column as text, as Spark writes its values (pandas' missing markers still to map)."""
+        return f"CAST({self.dialect.identifier(column)} AS STRING)"
+
+    def format_counts(self, columns: Sequence[str]) -> dict[str, np.ndarray]:
+        """Rows of each column in each :data:`~dpsynth.encoding.formats.FORMATS` class, in one Spark job.
+
+        Private: for :func:`~dpsynth.encoding.formats.decide_kinds` only.
+        """
+        sums = []
+        for j, column in enumerate(columns):
+            k = format_class_expression(self._text(column), self.dialect, CSV_NA_VALUES)
+            sums += [f"sum(CASE WHEN ({k}) = {i} THEN 1 ELSE 0 END) AS c{j}_{i}" for i in range(len(FORMATS))]
+        with self._session():
+            (row,) = self.frame.selectExpr(*sums).collect()
+        return {
+            column: np.array([int(row[f"c{j}_{i}"] or 0) for i in range(len(FORMATS))], dtype=np.int64)
+            for j, column in enumerate(columns)
+        }
+
+    def with_kinds(self, decided: Schema) -> SparkProfiler:
+        """A profiler of the table with the columns of ``decided`` read as their kinds (see DuckDB's)."""
+        classes = [
+            f"{format_class_expression(self._text(s.name), self.dialect, CSV_NA_VALUES)} AS "
+            f"{self.dialect.identifier(_class_column(s.name))}"
+            for s in decided
+        ]
+        columns = []
+        for name in self._types:
+            col = self.dialect.identifier(name)
+            if name not in decided.names:
+                columns.append(col)
+                continue
+            k = self.dialect.identifier(_class_column(name))
+            columns.append(f"{typed_value(self._text(name), k, decided[name].kind, self.dialect)} AS {col}")
+        with self._session():
+            typed = self.frame.selectExpr(*classes, "*").selectExpr(*columns)
+        return SparkProfiler(typed)
 
     def _group(self, where: str, key: str) -> dict[str, np.ndarray]:
         with self._session():

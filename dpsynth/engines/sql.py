@@ -49,6 +49,11 @@ _LOOKUP_SPAN = 256
 
 _NS_PER_DAY = 86_400 * 10**9
 
+# ISO text whose time has no seconds (2024-01-31 09:00, 09:00Z, 09:00+09:00), and an offset
+# written +hhmm: Spark's parser needs both written out
+_SPARK_NO_SECONDS = r"^(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2})(?![:0-9])"
+_SPARK_BARE_OFFSET = r"([+-]\d{2})(\d{2})$"
+
 # An ISO time followed by a UTC offset: such text is an instant, other text is naive UTC.
 _OFFSET_PATTERN = r"[0-9]:[0-9][0-9](:[0-9][0-9](\.[0-9]+)?)?\s*(Z|[+-][0-9][0-9](:?[0-9][0-9])?)$"
 
@@ -201,7 +206,12 @@ class Dialect:
         if self.name == "spark":
             # Spark times are microseconds; the engine runs its job with the session in UTC.
             if source is SourceType.STRING:
-                return f"(unix_micros(try_to_timestamp({column})) * 1000)"
+                # Spark parses an offset only after seconds, and only as +hh:mm: ISO text
+                # without them (09:00+09:00, 10:00Z, +0900) is written so first.
+                seconds = (f"regexp_replace({column}, {self.string(_SPARK_NO_SECONDS)}, "
+                           f"{self.string('$1:00')})")
+                offset = f"regexp_replace({seconds}, {self.string(_SPARK_BARE_OFFSET)}, {self.string('$1:$2')})"
+                return f"(unix_micros(try_to_timestamp({offset})) * 1000)"
             return f"(unix_micros(CAST({column} AS TIMESTAMP)) * 1000)"
         if source is SourceType.STRING:
             # Text with an offset is an instant; naive text is UTC whatever the session zone.
@@ -213,30 +223,52 @@ class Dialect:
         return f"epoch_ns({column})"
 
 
-def format_class_expression(column: str, dialect: Dialect) -> str:
+def format_class_expression(column: str, dialect: Dialect, na_values: tuple[str, ...] = ()) -> str:
     """SQL giving the :data:`~dpsynth.encoding.formats.FORMATS` class of each value of a text column.
 
     The class :func:`~dpsynth.encoding.formats.value_formats` gives the same
     text read by pandas: pandas' boolean text; numbers (spaces around allowed)
     whole and exact in a double, or not, or not finite (text); ISO times at
-    midnight UTC or not (an offset read to the microsecond), ``24:00`` and
-    impossible dates being text, as pandas reads them. DuckDB only.
+    midnight UTC or not (to the microsecond where the engine reads times so),
+    ``24:00`` and impossible dates being text, as pandas reads them.
+
+    Parameters
+    ----------
+    column : str
+        A text expression (a VARCHAR column, or a Spark column cast to STRING).
+    dialect : Dialect
+    na_values : tuple of str
+        Text read as missing besides NULL (pandas' markers, for a reader that
+        knows only one).
     """
-    if dialect.name != "duckdb":
-        raise NotImplementedError("the classes of a CSV's values are computed by DuckDB only")
     index = {name: i for i, name in enumerate(FORMATS)}
+    spark = dialect.name == "spark"
+
+    def full(text: str, pattern: str) -> str:
+        if spark:
+            return f"({text} RLIKE {dialect.string('^(?:' + pattern + ')$')})"
+        return f"regexp_full_match({text}, {dialect.string(pattern)})"
+
+    def found(text: str, pattern: str) -> str:
+        return f"({text} RLIKE {dialect.string(pattern)})" if spark else f"regexp_matches({text}, {dialect.string(pattern)})"
+
     booleans = ", ".join(dialect.string(t) for t in BOOLEAN_TEXT)
-    stripped = f"regexp_replace({column}, '^\\s+|\\s+$', '', 'g')"
-    number = f"TRY_CAST({stripped} AS DOUBLE)"
+    strip = dialect.string("^\\s+|\\s+$")
+    stripped = f"regexp_replace({column}, {strip}, '')" if spark else f"regexp_replace({column}, {strip}, '', 'g')"
+    number = f"try_cast({stripped} AS DOUBLE)" if spark else f"TRY_CAST({stripped} AS DOUBLE)"
+    finite = (f"(NOT isnan({number}) AND abs({number}) < CAST('Infinity' AS DOUBLE))" if spark
+              else f"isfinite({number})")
+    missing = f"{column} IS NULL"
+    if na_values:
+        missing += f" OR {column} IN ({', '.join(dialect.string(v) for v in na_values)})"
     ns = dialect.epoch_ns(column, SourceType.STRING)
     return (
-        f"CASE WHEN {column} IS NULL THEN {index['missing']} "
+        f"CASE WHEN {missing} THEN {index['missing']} "
         f"WHEN {column} IN ({booleans}) THEN {index['boolean']} "
-        f"WHEN regexp_full_match({stripped}, {dialect.string(DECIMAL_TEXT)}) THEN "
-        f"CASE WHEN isfinite({number}) AND {number} = round({number}) AND abs({number}) < {float(2**53)!r} "
-        f"THEN {index['integer']} WHEN isfinite({number}) THEN {index['decimal']} ELSE {index['text']} END "
-        f"WHEN regexp_full_match({column}, {dialect.string(ISO_DATETIME.pattern)}) "
-        f"AND NOT regexp_matches({column}, '[ T]24:') THEN "
+        f"WHEN {full(stripped, DECIMAL_TEXT)} THEN "
+        f"CASE WHEN {finite} AND {number} = round({number}) AND abs({number}) < {float(2**53)!r} "
+        f"THEN {index['integer']} WHEN {finite} THEN {index['decimal']} ELSE {index['text']} END "
+        f"WHEN {full(column, ISO_DATETIME.pattern)} AND NOT {found(column, '[ T]24:')} THEN "
         f"CASE WHEN {ns} IS NULL THEN {index['text']} WHEN {ns} % {_NS_PER_DAY} = 0 THEN {index['date']} "
         f"ELSE {index['datetime']} END "
         f"ELSE {index['text']} END"

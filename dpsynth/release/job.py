@@ -220,12 +220,11 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
     real = _read(request)
     df, holdout, fingerprint = real.frame, real.holdout, real.fingerprint
     _check_columns(request, df, holdout)
-    # Without a declared schema, a CSV's kinds were read from its values: decided with DP
-    # in memory and on DuckDB, refused here on Spark (before anything is reserved) unless
-    # acknowledged.
+    # Without a declared schema, a CSV's kinds were read from its values: each engine
+    # decides them with DP (the synthesizer charges it) unless they are acknowledged.
     checked = request.schema if request.schema is not None else source_kinds(request.data, df)
     if checked is not None:
-        checked.require_public(request.public, kinds_by_dp=request.engine != "spark")
+        checked.require_public(request.public, kinds_by_dp=True)
         if request.engine == "numpy":
             checked.validate_frame(df)
     _check_fingerprint(ledger, request.dataset_id, fingerprint, request.engine)

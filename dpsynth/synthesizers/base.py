@@ -260,8 +260,8 @@ class Synthesizer(ABC):
             What is public about each column. Without it, kinds are taken from
             the dtypes (a file's or engine's column types) and every domain is
             discovered with DP. Kinds marked ``kind_from_data`` (a CSV's) are
-            decided with DP for a DataFrame or CSV files (counted by DuckDB),
-            refused for a Spark table, unless ``public=True``.
+            decided with DP (for a DataFrame, CSV files counted by DuckDB or a
+            Spark table), unless ``public=True``.
 
         Returns
         -------
@@ -313,7 +313,7 @@ class Synthesizer(ABC):
             voted = () if self.public else tuple(s.name for s in schema if s.kind_from_data)
             share = 1.0
             if voted:
-                # A CSV's text, classed by DuckDB in one scan; then read as the decided kinds.
+                # The values classed by the engine in one pass; then read as the decided kinds.
                 schema = decide_kinds(
                     lambda: profiler.format_counts(voted), schema, accountant=accountant,
                     cost_per_column=KIND_SHARE * self._discovery_rho(accountant) / len(voted),
@@ -374,7 +374,7 @@ class Synthesizer(ABC):
             schema = kinds
         elif not isinstance(schema, Schema):
             raise parameter_error("schema", type(schema).__name__, "a dpsynth.schema.Schema or None")
-        # DuckDB decides a CSV's kinds with DP; Spark needs them declared or acknowledged.
+        # DuckDB (for CSV files) and Spark decide kinds marked kind_from_data with DP.
         schema.require_public(self.public, kinds_by_dp=getattr(profiler, "decides_kinds", False))
         problems = structure_problems(list(schema.names), profiler.columns)
         problems += profiler.problems([spec for spec in schema if spec.name in profiler.columns])

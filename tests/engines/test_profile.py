@@ -152,22 +152,26 @@ def test_unreadable_text_is_refused_naming_the_column(tmp_path):
             profiler.interval_counts("n", ColumnKind.INTEGER, candidates)
 
 
-# One worker runs every Spark test, so one JVM starts.
-@pytest.mark.spark
-@pytest.mark.xdist_group("spark")
-def test_spark_aggregates_equal_the_pandas_ones(table):
+@pytest.fixture(scope="module")
+def spark():
     pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'dpsynth[spark]')")
     if shutil.which("java") is None:
         pytest.skip("Spark needs Java, which is not on the PATH")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
+    return (SparkSession.builder.master("local[1]").appName("dpsynth-tests")
+            .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
+            .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+            .getOrCreate())
+
+
+# One worker runs every Spark test, so one JVM starts.
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_aggregates_equal_the_pandas_ones(table, spark):
     from dpsynth.engines import SparkProfiler
 
-    spark = (SparkSession.builder.master("local[1]").appName("dpsynth-tests")
-             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
-             .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-             .getOrCreate())
     _, folder, expected = table
     spark.conf.set("spark.sql.session.timeZone", "America/Lima")
     profiler = SparkProfiler(str(folder / "mixed.parquet"), spark=spark)
@@ -216,18 +220,30 @@ def test_a_parquet_file_from_pandas_gives_back_its_dtypes_and_nullability(tmp_pa
     assert not any(s.kind_from_data for s in DuckDBProfiler(relation).kinds())
 
 
-def test_duckdb_classes_a_csvs_values_and_reads_them_as_pandas_conforms_them(tmp_path):
-    from dpsynth.encoding.formats import conform_frame, format_counts
-    from dpsynth.io import read_table
-
-    columns = {
+#: CSV columns whose values try the edges of the classes (spaces, exponents, infinities, offsets, ...)
+EDGE_COLUMNS = {
         "integers": ["12", " 7", "+3", "-0", "0042", "9007199254740993", "1e3", "x"],
         "floats": ["1.5", "2", "5.", ".5", "Infinity", "-inf", " 2.50 ", "1e400"],
         "booleans": ["True", "FALSE", "true", "False", " true", "yes", "1", ""],
         "dates": ["2024-01-31", "2024-02-01 00:00:00", "2024-02-01 10:30", "2024-13-45",
                   "2024-01-31 24:00:00", "2024-01-31T00:00:00Z", "2024-01-31 09:00+09:00", "NA"],
         "words": ["a", "b", "it's", "São", "N/A", "null", "2", "c"],
-    }
+}
+EDGE_KINDS = Schema((
+    ColumnSpec("integers", "integer", nullable=True), ColumnSpec("floats", "continuous", nullable=True),
+    ColumnSpec("booleans", "boolean", nullable=True), ColumnSpec("dates", "datetime", nullable=True),
+))
+
+
+def _same_values(left, right):
+    return [None if pd.isna(v) else v for v in left] == [None if pd.isna(v) else v for v in right]
+
+
+def test_duckdb_classes_a_csvs_values_and_reads_them_as_pandas_conforms_them(tmp_path):
+    from dpsynth.encoding.formats import conform_frame, format_counts
+    from dpsynth.io import read_table
+
+    columns = EDGE_COLUMNS
     path = tmp_path / "t.csv"
     pd.DataFrame(columns).to_csv(path, index=False)
     frame = read_table(path)
@@ -236,16 +252,35 @@ def test_duckdb_classes_a_csvs_values_and_reads_them_as_pandas_conforms_them(tmp
     got = profiler.format_counts(list(columns))
     for name in columns:
         np.testing.assert_array_equal(got[name], format_counts(frame[name]), err_msg=name)
-    decided = Schema((
-        ColumnSpec("integers", "integer", nullable=True), ColumnSpec("floats", "continuous", nullable=True),
-        ColumnSpec("booleans", "boolean", nullable=True), ColumnSpec("dates", "datetime", nullable=True),
-    ))
-    typed = profiler.with_kinds(decided).relation.df()
-    expected = conform_frame(frame, decided)
-    for name in decided.names:
-        left, right = typed[name].tolist(), expected[name].tolist()
-        assert [None if pd.isna(v) else v for v in left] == [None if pd.isna(v) else v for v in right], name
+    typed = profiler.with_kinds(EDGE_KINDS).relation.df()
+    expected = conform_frame(frame, EDGE_KINDS)
+    for name in EDGE_KINDS.names:
+        assert _same_values(typed[name].tolist(), expected[name].tolist()), name
     assert typed["words"].tolist() == frame["words"].tolist()  # undecided: as DuckDB sniffed it
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_classes_a_csvs_values_as_pandas_reads_them(tmp_path, spark):
+    from dpsynth.encoding.formats import conform_frame, format_counts
+    from dpsynth.engines import SparkProfiler
+    from dpsynth.engines.spark_engine import read_source
+    from dpsynth.io import read_table
+
+    path = tmp_path / "t.csv"
+    pd.DataFrame(EDGE_COLUMNS).to_csv(path, index=False)
+    frame = read_table(path)
+    # as a release reads a CSV for Spark: types inferred by Spark
+    profiler = SparkProfiler(read_source(str(path), spark))
+    got = profiler.format_counts(list(EDGE_COLUMNS))
+    for name in EDGE_COLUMNS:
+        np.testing.assert_array_equal(got[name], format_counts(frame[name]), err_msg=name)
+    typed = profiler.with_kinds(EDGE_KINDS)
+    expected = conform_frame(frame, EDGE_KINDS)
+    with profiler._session():
+        rows = typed.frame.toPandas()
+    for name in EDGE_KINDS.names:
+        assert _same_values(rows[name].tolist(), expected[name].tolist()), name
 
 
 def relation_of(path):
