@@ -51,6 +51,8 @@ from dpsynth.engines.sql import (
     _double,
     category_key_expression,
     format_class_expression,
+    stripped_text,
+    text_number,
     type_problem,
 )
 from dpsynth.errors import InputDataError, Problem
@@ -191,7 +193,7 @@ class _SQLProfiler(ABC):
         return counts
 
 
-def typed_value(text: str, k: str, kind: ColumnKind, dialect: Dialect) -> str:
+def typed_value(text: str, k: str, kind: ColumnKind, dialect: Dialect, number: str | None = None) -> str:
     """SQL reading a text column as ``kind``, NULL where its class ``k`` is not one the kind holds.
 
     As :func:`~dpsynth.encoding.formats.conform_frame` reads the same values:
@@ -200,9 +202,7 @@ def typed_value(text: str, k: str, kind: ColumnKind, dialect: Dialect) -> str:
     """
     index = {name: i for i, name in enumerate(FORMATS)}
     spark = dialect.name == "spark"
-    strip = dialect.string("^\\s+|\\s+$")
-    stripped = f"regexp_replace({text}, {strip}, '')" if spark else f"regexp_replace({text}, {strip}, '', 'g')"
-    number = f"{'try_cast' if spark else 'TRY_CAST'}({stripped} AS DOUBLE)"
+    number = number or text_number(stripped_text(text, dialect), dialect)
     if kind is ColumnKind.BOOLEAN:
         truths = ", ".join(dialect.string(t) for t, v in BOOLEAN_TEXT.items() if v)
         return f"CASE WHEN {k} = {index['boolean']} THEN {text} IN ({truths}) END"
@@ -444,39 +444,62 @@ class SparkProfiler(_SQLProfiler):
         """The column as text, as Spark writes its values (pandas' missing markers still to map)."""
         return f"CAST({self.dialect.identifier(column)} AS STRING)"
 
+    def _classified(self) -> Any:
+        """The table with, per column, its text, stripped text, number and class, computed once.
+
+        Staged projections, so Spark evaluates each regular expression once per
+        value, and a local checkpoint (executors' memory, then their disk), so
+        the counts and the typed table that follow do not class again.
+        """
+        if getattr(self, "_classes", None) is None:
+            names = list(self._types)
+            d = self.dialect
+            n = range(len(names))
+            text = [f"{self._text(c)} AS t{j}" for j, c in enumerate(names)]
+            stripped = [f"t{j}" for j in n] + [f"{stripped_text(f't{j}', d)} AS s{j}" for j in n]
+            numbers = [f"t{j}" for j in n] + [f"s{j}" for j in n] + [
+                f"{text_number(f's{j}', d)} AS x{j}" for j in n
+            ]
+            classes = [f"t{j}" for j in n] + [f"x{j}" for j in n] + [
+                f"{format_class_expression(f't{j}', d, CSV_NA_VALUES, stripped=f's{j}', number=f'x{j}')} AS k{j}"
+                for j in n
+            ]
+            with self._session():
+                staged = self.frame.selectExpr(*text).selectExpr(*stripped).selectExpr(*numbers)
+                self._classes = staged.selectExpr(*classes).localCheckpoint(eager=True)
+        return self._classes
+
     def format_counts(self, columns: Sequence[str]) -> dict[str, np.ndarray]:
         """Rows of each column in each :data:`~dpsynth.encoding.formats.FORMATS` class, in one Spark job.
 
         Private: for :func:`~dpsynth.encoding.formats.decide_kinds` only.
         """
-        sums = []
-        for j, column in enumerate(columns):
-            k = format_class_expression(self._text(column), self.dialect, CSV_NA_VALUES)
-            sums += [f"sum(CASE WHEN ({k}) = {i} THEN 1 ELSE 0 END) AS c{j}_{i}" for i in range(len(FORMATS))]
+        position = {c: j for j, c in enumerate(self._types)}
+        sums = [
+            f"sum(CASE WHEN k{position[c]} = {i} THEN 1 ELSE 0 END) AS c{position[c]}_{i}"
+            for c in columns for i in range(len(FORMATS))
+        ]
         with self._session():
-            (row,) = self.frame.selectExpr(*sums).collect()
+            (row,) = self._classified().selectExpr(*sums).collect()
         return {
-            column: np.array([int(row[f"c{j}_{i}"] or 0) for i in range(len(FORMATS))], dtype=np.int64)
-            for j, column in enumerate(columns)
+            c: np.array([int(row[f"c{position[c]}_{i}"] or 0) for i in range(len(FORMATS))], dtype=np.int64)
+            for c in columns
         }
 
     def with_kinds(self, decided: Schema) -> SparkProfiler:
-        """A profiler of the table with the columns of ``decided`` read as their kinds (see DuckDB's)."""
-        classes = [
-            f"{format_class_expression(self._text(s.name), self.dialect, CSV_NA_VALUES)} AS "
-            f"{self.dialect.identifier(_class_column(s.name))}"
-            for s in decided
-        ]
+        """A profiler of the table with the columns of ``decided`` read as their kinds (see DuckDB's).
+
+        Read from the classed table :meth:`format_counts` counted (computed once).
+        """
         columns = []
-        for name in self._types:
+        for j, (name, type_name) in enumerate(self._types.items()):
             col = self.dialect.identifier(name)
             if name not in decided.names:
-                columns.append(col)
+                columns.append(f"CAST(t{j} AS {type_name}) AS {col}")
                 continue
-            k = self.dialect.identifier(_class_column(name))
-            columns.append(f"{typed_value(self._text(name), k, decided[name].kind, self.dialect)} AS {col}")
+            columns.append(f"{typed_value(f't{j}', f'k{j}', decided[name].kind, self.dialect, f'x{j}')} AS {col}")
         with self._session():
-            typed = self.frame.selectExpr(*classes, "*").selectExpr(*columns)
+            typed = self._classified().selectExpr(*columns)
         return SparkProfiler(typed)
 
     def _group(self, where: str, key: str) -> dict[str, np.ndarray]:

@@ -223,7 +223,27 @@ class Dialect:
         return f"epoch_ns({column})"
 
 
-def format_class_expression(column: str, dialect: Dialect, na_values: tuple[str, ...] = ()) -> str:
+def stripped_text(column: str, dialect: Dialect) -> str:
+    """SQL of a text column with the spaces around it removed (as pandas reads a number)."""
+    strip = dialect.string("^\\s+|\\s+$")
+    if dialect.name == "spark":
+        return f"regexp_replace({column}, {strip}, '')"
+    return f"regexp_replace({column}, {strip}, '', 'g')"
+
+
+def text_number(stripped: str, dialect: Dialect) -> str:
+    """SQL of stripped text as a double, NULL if it is none."""
+    return f"{'try_cast' if dialect.name == 'spark' else 'TRY_CAST'}({stripped} AS DOUBLE)"
+
+
+def format_class_expression(
+    column: str,
+    dialect: Dialect,
+    na_values: tuple[str, ...] = (),
+    *,
+    stripped: str | None = None,
+    number: str | None = None,
+) -> str:
     """SQL giving the :data:`~dpsynth.encoding.formats.FORMATS` class of each value of a text column.
 
     The class :func:`~dpsynth.encoding.formats.value_formats` gives the same
@@ -240,6 +260,10 @@ def format_class_expression(column: str, dialect: Dialect, na_values: tuple[str,
     na_values : tuple of str
         Text read as missing besides NULL (pandas' markers, for a reader that
         knows only one).
+    stripped, number : str, optional
+        Columns already holding :func:`stripped_text` and :func:`text_number`
+        of ``column`` (computed once in an earlier projection, where the engine
+        would evaluate them once per use).
     """
     index = {name: i for i, name in enumerate(FORMATS)}
     spark = dialect.name == "spark"
@@ -253,9 +277,8 @@ def format_class_expression(column: str, dialect: Dialect, na_values: tuple[str,
         return f"({text} RLIKE {dialect.string(pattern)})" if spark else f"regexp_matches({text}, {dialect.string(pattern)})"
 
     booleans = ", ".join(dialect.string(t) for t in BOOLEAN_TEXT)
-    strip = dialect.string("^\\s+|\\s+$")
-    stripped = f"regexp_replace({column}, {strip}, '')" if spark else f"regexp_replace({column}, {strip}, '', 'g')"
-    number = f"try_cast({stripped} AS DOUBLE)" if spark else f"TRY_CAST({stripped} AS DOUBLE)"
+    stripped = stripped or stripped_text(column, dialect)
+    number = number or text_number(stripped, dialect)
     finite = (f"(NOT isnan({number}) AND abs({number}) < CAST('Infinity' AS DOUBLE))" if spark
               else f"isfinite({number})")
     missing = f"{column} IS NULL"
