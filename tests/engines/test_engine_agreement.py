@@ -1,9 +1,6 @@
 """Counts are identical across the numpy, DuckDB and Spark engines on the same data."""
 
 import itertools
-import os
-import shutil
-import sys
 import warnings
 
 import numpy as np
@@ -139,25 +136,11 @@ def test_duckdb_agrees_with_numpy_on_adult(adult, name):
     assert_same(expected, DuckDBEngine(folder / name, encoder), cliques)
 
 
-def _spark():
-    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'dpsynth[spark]')")
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java, which is not on the PATH")
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers need dpsynth
-    from pyspark.sql import SparkSession
-
-    return (SparkSession.builder.master("local[1]").appName("dpsynth-tests")
-            .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
-            .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-            .getOrCreate())
-
-
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
-def test_spark_agrees_with_numpy_and_duckdb(mixed, adult):
+def test_spark_agrees_with_numpy_and_duckdb(mixed, adult, spark):
     from dpsynth.engines import SparkEngine
 
-    spark = _spark()
     _, encoder, cliques, folder, expected = mixed
     assert_same(expected, SparkEngine(str(folder / "mixed.parquet"), encoder, spark=spark), cliques)
     encoder, cliques, folder, expected = adult

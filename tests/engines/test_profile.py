@@ -1,8 +1,5 @@
 """The pandas, DuckDB and Spark profilers give identical aggregates of the same table."""
 
-import os
-import shutil
-import sys
 
 import numpy as np
 import pandas as pd
@@ -150,20 +147,6 @@ def test_unreadable_text_is_refused_naming_the_column(tmp_path):
     for profiler in (PandasProfiler(df), DuckDBProfiler(tmp_path / "n.csv")):
         with pytest.raises(InputDataError, match=r"^column .n.: the values cannot be read as integer"):
             profiler.interval_counts("n", ColumnKind.INTEGER, candidates)
-
-
-@pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'dpsynth[spark]')")
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java, which is not on the PATH")
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
-
-    return (SparkSession.builder.master("local[1]").appName("dpsynth-tests")
-            .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
-            .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-            .getOrCreate())
 
 
 # One worker runs every Spark test, so one JVM starts.

@@ -1,6 +1,3 @@
-import os
-import shutil
-import sys
 
 import numpy as np
 import pandas as pd
@@ -13,20 +10,6 @@ from dpsynth.schema import ColumnKind, ColumnSpec, Schema
 
 # One worker runs every Spark test, so one JVM starts.
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
-
-
-@pytest.fixture(scope="module")
-def spark():
-    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'dpsynth[spark]')")
-    if shutil.which("java") is None:
-        pytest.skip("Spark needs Java, which is not on the PATH")
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers need dpsynth
-    from pyspark.sql import SparkSession
-
-    return (SparkSession.builder.master("local[1]").appName("dpsynth-tests")
-            .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
-            .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-            .getOrCreate())
 
 
 SCHEMA = Schema((
