@@ -69,18 +69,14 @@ from dpsynth.encoding.bounds import (
     kept_mass,
     range_from_histogram,
 )
-from dpsynth.encoding.formats import noise_cut
+from dpsynth.encoding.formats import FALSE_FORMAT_RATE
 from dpsynth.encoding.profile import ColumnProfiler, profiler_of, utc_seconds
 from dpsynth.errors import InputDataError, PrivacyError, parameter_error
 from dpsynth.privacy.accountant import Accountant, Charge
+from dpsynth.privacy.histograms import NoisyHistogram
 from dpsynth.privacy.mechanisms import (
     Neighbouring,
-    gaussian_charge,
-    gaussian_counts,
     gaussian_sigma,
-    laplace_charge,
-    laplace_counts,
-    laplace_scale,
     private_quantile_of_regions,
     quantile_charge,
     threshold_charge,
@@ -207,9 +203,9 @@ class _Step:
     charge: Charge
     alpha: float | None = None
     candidates: np.ndarray | None = None
-    sigma: float | None = None
+    sigma: float | None = None  # of the thresholded category histogram
     threshold: int | None = None
-    scale: float | None = None  # Laplace scale of a histogram in pure mode
+    histogram: NoisyHistogram | None = None  # of a bounds or resolution step
     cost: float | None = None  # budget of a quantile step
 
 
@@ -224,14 +220,9 @@ def _noisy_histogram_step(
     name: str, what: str, cells: int, cost: float, mode: str, relation: Neighbouring, **extra: Any
 ) -> _Step:
     """A noisy histogram of ``cells`` counts: Gaussian in zCDP, Laplace in pure DP; priced, not run."""
-    params = {"column": name, "discovered": what, "cells": cells}
-    if mode == "zcdp":
-        sigma = gaussian_sigma(cost, relation=relation)
-        charge = gaussian_charge(sigma, relation=relation, step="discover", **params)
-        return _Step(name, what, charge, sigma=sigma, **extra)
-    scale = laplace_scale(cost, relation=relation)
-    charge = laplace_charge(scale, relation=relation, step="discover", **params)
-    return _Step(name, what, charge, scale=scale, **extra)
+    histogram = NoisyHistogram.for_cost(cost, mode=mode, relation=relation, cells=cells, step="discover",
+                                        column=name, discovered=what)
+    return _Step(name, what, histogram.charge, histogram=histogram, **extra)
 
 
 def _plan(
@@ -494,7 +485,7 @@ def discover_schema(
         if step.what == "bounds":
             found.setdefault(step.column, {}).update(
                 _noisy_bounds(spec, step, regions[(step.column, "bounds")], bounds, quantile_bins,
-                              accountant=accountant, relation=rel)
+                              accountant=accountant)
             )
         elif step.what == "categories":
             released = thresholded_histogram(
@@ -510,7 +501,7 @@ def discover_schema(
                 replace(spec, categories=cats, source="dp", on_unknown="other")
             )
         elif step.what == "resolution":
-            resolution = _noisy_resolution(step, midnights[step.column], accountant=accountant, relation=rel)
+            resolution = _noisy_resolution(step, midnights[step.column], accountant=accountant)
             schema = schema.with_column(replace(spec, resolution=resolution))
         else:
             value = private_quantile_of_regions(
@@ -530,25 +521,14 @@ def discover_schema(
     return DiscoveryResult(schema=schema, charges=tuple(charges))
 
 
-def _noisy_histogram(counts: np.ndarray, step: _Step, *, accountant: Accountant, relation: Neighbouring) -> np.ndarray:
-    """The step's noisy histogram of ``counts`` (charged): Gaussian with ``sigma``, else Laplace."""
-    params = {"column": step.column, "discovered": step.what}
-    if step.sigma is not None:
-        return gaussian_counts(counts, step.sigma, accountant=accountant, relation=relation, step="discover", **params)
-    return laplace_counts(counts, step.scale, accountant=accountant, relation=relation, step="discover", **params)
-
-
-def _noisy_resolution(
-    step: _Step, counts: np.ndarray, *, accountant: Accountant, relation: Neighbouring
-) -> str | None:
+def _noisy_resolution(step: _Step, counts: np.ndarray, *, accountant: Accountant) -> str | None:
     """``"D"`` unless the noisy count off midnight stands out of the noise and is a fair share (post-processing).
 
     Standing out: noise alone passes it with probability
-    :data:`~dpsynth.encoding.formats.FALSE_FORMAT_RATE` (:func:`~dpsynth.encoding.formats.noise_cut`).
+    :data:`~dpsynth.encoding.formats.FALSE_FORMAT_RATE` (:func:`~dpsynth.privacy.histograms.noise_cut`).
     """
-    at, off = (float(v) for v in _noisy_histogram(counts, step, accountant=accountant, relation=relation))
-    gaussian = step.sigma is not None
-    cut = noise_cut(step.sigma if gaussian else step.scale, gaussian=gaussian)
+    at, off = (float(v) for v in step.histogram.run(counts, accountant=accountant))
+    cut = step.histogram.cut(FALSE_FORMAT_RATE)
     times = off >= cut and off >= OFF_MIDNIGHT_SHARE * (max(at, 0.0) + off)
     return None if times else "D"
 
@@ -561,18 +541,16 @@ def _noisy_bounds(
     quantile_bins: bool,
     *,
     accountant: Accountant,
-    relation: Neighbouring,
 ) -> dict[str, float]:
     """Run the bounds histogram (charged) and read the missing bounds from it (post-processing)."""
-    noisy = _noisy_histogram(bucket_counts(regions), step, accountant=accountant, relation=relation)
-    mode = "zcdp" if step.sigma is not None else "pure"
-    mass = kept_mass(noisy, step.sigma if step.sigma is not None else step.scale, mode=mode)
+    histogram = step.histogram
+    noisy = histogram.run(bucket_counts(regions), accountant=accountant)
+    mass = kept_mass(noisy, histogram.noise, mode=histogram.mode)
     found = range_from_histogram(mass, step.candidates, quantiles)
     if found is None:
-        noise = f"sigma {step.sigma:.3g}" if mode == "zcdp" else f"Laplace scale {step.scale:.3g}"
         raise PrivacyError(
             f"column {spec.name!r}: no bucket of its noisy histogram stood out from the noise "
-            f"({noise}, rho {accountant.steps[-1].rho:.3g}): the budget is too small for a table "
+            f"({histogram.description}, rho {accountant.steps[-1].rho:.3g}): the budget is too small for a table "
             "of this size to show its range; declare its lower and upper bounds in the schema "
             "(`dpsynth schema infer` writes one to fill in), or give discovery more budget (a "
             "larger epsilon or discovery_fraction)"

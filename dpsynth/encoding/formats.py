@@ -15,7 +15,8 @@ decides them with DP instead (:func:`vote_kinds`):
    DP) through OpenDP and are charged: a row adds one count to one class of
    each column, so each column's histogram has sensitivity 1;
 3. the classes whose noisy count clears both the level noise alone passes
-   with probability :data:`FALSE_FORMAT_RATE` (:func:`noise_cut`) and
+   with probability :data:`FALSE_FORMAT_RATE`
+   (:func:`~dpsynth.privacy.histograms.noise_cut`) and
    :data:`MIN_SHARE` of the column's present values are the
    column's formats (if none does, the largest noisy class); its kind is the
    narrowest that holds them all (:func:`kind_of_formats`): boolean, integer,
@@ -35,20 +36,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from dpsynth.errors import InputDataError, Problem, SchemaError, parameter_error
 from dpsynth.io import ISO_DATETIME
 from dpsynth.privacy.accountant import Accountant, Charge
-from dpsynth.privacy.mechanisms import (
-    Neighbouring,
-    gaussian_charge,
-    gaussian_counts,
-    gaussian_sigma,
-    laplace_charge,
-    laplace_counts,
-    laplace_scale,
-)
+from dpsynth.privacy.histograms import NoisyHistogram
+from dpsynth.privacy.mechanisms import Neighbouring
 from dpsynth.schema import DEFAULT_BINS, ColumnKind, ColumnSpec, Schema, category_key
 
 #: the dtype of every datetime column whose kind DP decided
@@ -218,33 +211,11 @@ def kind_of_formats(formats: Sequence[str]) -> tuple[ColumnKind, str | None]:
     return ColumnKind.CATEGORICAL, None
 
 
-def noise_cut(noise: float, *, gaussian: bool, rate: float = FALSE_FORMAT_RATE) -> float:
-    """The count that noise alone exceeds with probability ``rate``.
-
-    Parameters
-    ----------
-    noise : float
-        The Gaussian's sigma, or the Laplace scale.
-    gaussian : bool
-        Which of the two the noise is.
-    rate : float
-        The chance of a false count.
-
-    Returns
-    -------
-    float
-        ``sigma * z(rate)`` (4.75 sigma by default), or ``scale * ln(1 / (2 rate))``
-        (13.1 scales) for Laplace noise, whose tails are heavier.
-    """
-    if gaussian:
-        return float(noise * stats.norm.isf(rate))
-    return float(noise * np.log(1.0 / (2.0 * rate)))
-
-
 def formats_from_noisy_counts(noisy: np.ndarray, cut: float) -> list[str]:
     """The classes a column holds, read from its noisy class counts (post-processing).
 
-    A class counts when its noisy count reaches ``cut`` (:func:`noise_cut`) and
+    A class counts when its noisy count reaches ``cut``
+    (:func:`~dpsynth.privacy.histograms.noise_cut` at :data:`FALSE_FORMAT_RATE`) and
     :data:`MIN_SHARE` of the column's noisy present values.
     """
     present = np.asarray(noisy[1:], dtype=float)
@@ -261,17 +232,13 @@ def vote_plan(
     relation: Neighbouring | str = Neighbouring.ADD_REMOVE,
 ) -> list[Charge]:
     """What :func:`vote_kinds` charges for ``columns``, priced without reading data."""
-    return [_vote_step(c, mode, cost_per_column, Neighbouring(relation))[0] for c in columns]
+    return [_class_histogram(c, mode, cost_per_column, relation).charge for c in columns]
 
 
-def _vote_step(column: str, mode: str, cost: float, relation: Neighbouring) -> tuple[Charge, float, bool]:
-    """The charge of one column's class histogram, its noise scale, and whether it is Gaussian."""
-    params = {"column": column, "discovered": "kind", "cells": len(FORMATS)}
-    if mode == "zcdp":
-        sigma = gaussian_sigma(cost, relation=relation)
-        return gaussian_charge(sigma, relation=relation, step="discover", **params), sigma, True
-    scale = laplace_scale(cost, relation=relation)
-    return laplace_charge(scale, relation=relation, step="discover", **params), scale, False
+def _class_histogram(column: str, mode: str, cost: float, relation: Neighbouring | str) -> NoisyHistogram:
+    """The mechanism of one column's :data:`FORMATS` counts."""
+    return NoisyHistogram.for_cost(cost, mode=mode, relation=relation, cells=len(FORMATS), step="discover",
+                                   column=column, discovered="kind")
 
 
 def vote_kinds(
@@ -372,19 +339,13 @@ def decide_kinds(
     ]
     if declared:
         raise SchemaError(declared)
-    steps = {c: _vote_step(c, accountant.mode, cost_per_column, rel) for c in columns}
-    accountant.price(charge for charge, _, _ in steps.values())
+    histograms = {c: _class_histogram(c, accountant.mode, cost_per_column, rel) for c in columns}
+    accountant.price(h.charge for h in histograms.values())
     exact = counts()
     for name in columns:
-        _, noise, gaussian = steps[name]
-        params = {"column": name, "discovered": "kind"}
-        if gaussian:
-            noisy = gaussian_counts(exact[name], noise, accountant=accountant, relation=rel,
-                                    step="discover", **params)
-        else:
-            noisy = laplace_counts(exact[name], noise, accountant=accountant, relation=rel,
-                                   step="discover", **params)
-        found = formats_from_noisy_counts(noisy, noise_cut(noise, gaussian=gaussian))
+        histogram = histograms[name]
+        noisy = histogram.run(exact[name], accountant=accountant)
+        found = formats_from_noisy_counts(noisy, histogram.cut(FALSE_FORMAT_RATE))
         kind, resolution = kind_of_formats(found)
         schema = schema.with_column(_decided(schema[name], kind, resolution))
     return schema

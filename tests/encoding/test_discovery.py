@@ -330,21 +330,19 @@ def test_an_all_midnight_column_is_taken_for_dates_at_the_stated_rate():
     # at a tiny budget the noise decides: sd 50, so "times" needs a noisy count >= 238
     # from a true 0 (1e-6 per run); over 300 runs two misses have probability 5e-8
     from dpsynth.encoding.discovery import _noisy_resolution, _plan
-    from dpsynth.encoding.formats import noise_cut
+    from dpsynth.encoding.formats import FALSE_FORMAT_RATE
     from dpsynth.privacy.mechanisms import Neighbouring
 
     schema = Schema((ColumnSpec("t", "datetime", lower="2020-01-01", upper="2023-01-01", resolution="auto"),))
     step = _plan(schema, mode="zcdp", cost_per_column=1 / (2 * 50**2), category_delta=1e-9, candidates={},
                  bound_quantiles=(0.05, 0.95), quantile_bins=False, relation=Neighbouring.ADD_REMOVE)[0]
-    assert step.sigma == pytest.approx(50)
+    assert step.histogram.gaussian and step.histogram.noise == pytest.approx(50)
     acc = Accountant(PrivacyBudget.zcdp(1.0))
-    assert noise_cut(50, gaussian=True) == pytest.approx(237.7, abs=0.1)
-    found = [_noisy_resolution(step, np.array([1000, 0]), accountant=acc, relation=Neighbouring.ADD_REMOVE)
-             for _ in range(300)]
+    assert step.histogram.cut(FALSE_FORMAT_RATE) == pytest.approx(237.7, abs=0.1)
+    found = [_noisy_resolution(step, np.array([1000, 0]), accountant=acc) for _ in range(300)]
     assert found.count(None) <= 1
     # and a column of times at the same budget is told apart
-    found = [_noisy_resolution(step, np.array([0, 1000]), accountant=acc, relation=Neighbouring.ADD_REMOVE)
-             for _ in range(50)]
+    found = [_noisy_resolution(step, np.array([0, 1000]), accountant=acc) for _ in range(50)]
     assert found.count(None) == 50
 
 
