@@ -276,11 +276,13 @@ class Synthesizer(ABC):
         """
         self.check_params()
         self._fit_accountant = None
+        data: pd.DataFrame | ColumnProfiler
         if isinstance(df, pd.DataFrame):
+            data = df
             schema = self._prepare_schema(df, schema)
         else:
-            profiler = _source_profiler(df)
-            schema = self._prepare_source_schema(profiler, schema)
+            data = _source_profiler(df)
+            schema = self._prepare_source_schema(data, schema)
         self._check_schema(schema)
         budget = PrivacyBudget.approx(float(self.epsilon), float(self.delta))
         accountant = Accountant(budget)
@@ -289,42 +291,20 @@ class Synthesizer(ABC):
         self._fit_accountant = accountant
         rng = np.random.default_rng(self.random_state)
 
-        self.decided_kinds_: tuple[str, ...] = ()
-        if isinstance(df, pd.DataFrame):
-            voted = () if self.public else tuple(s.name for s in schema if s.kind_from_data)
-            share = 1.0
-            if voted:
-                # A quarter of the discovery budget decides the kinds; the rest the domains.
-                schema, df = vote_kinds(
-                    df, schema, accountant=accountant,
-                    cost_per_column=KIND_SHARE * self._discovery_rho(accountant) / len(voted),
-                )
-                self.decided_kinds_ = voted
-                share = 1.0 - KIND_SHARE
-            if schema.incomplete_columns:
-                schema = self._discover(df, schema, accountant, share=share)
-            encoder = TableEncoder(schema)
-            encoded = encoder.encode(df)
+        schema, data = self._decide_kinds(data, schema, accountant)
+        if schema.incomplete_columns:
+            # KIND_SHARE of the discovery budget went to the kinds, if DP decided any.
+            share = 1.0 - KIND_SHARE if self.decided_kinds_ else 1.0
+            schema = self._discover(data, schema, accountant, share=share)
+        encoder = TableEncoder(schema)
+        if isinstance(data, pd.DataFrame):
+            encoded = encoder.encode(data)
             engine: CountingEngine = NumpyEngine(encoded.columns, encoded.domain)
         else:
-            # Discovery runs where the data lives, one aggregation per column; the
-            # out-of-core engines then encode there too and check every value
-            # against the schema while building, before any measurement.
-            voted = () if self.public else tuple(s.name for s in schema if s.kind_from_data)
-            share = 1.0
-            if voted:
-                # The values classed by the engine in one pass; then read as the decided kinds.
-                schema = decide_kinds(
-                    lambda: profiler.format_counts(voted), schema, accountant=accountant,
-                    cost_per_column=KIND_SHARE * self._discovery_rho(accountant) / len(voted),
-                )
-                profiler = profiler.with_kinds(schema.select(voted))
-                self.decided_kinds_ = voted
-                share = 1.0 - KIND_SHARE
-            if schema.incomplete_columns:
-                schema = self._discover(profiler, schema, accountant, share=share)
-            encoder = TableEncoder(schema)
-            engine = _source_engine(profiler, encoder)
+            # Discovery ran where the data lives, one aggregation per column; the
+            # out-of-core engines encode there too and check every value against the
+            # schema while building, before any measurement.
+            engine = _source_engine(data, encoder)
 
         session = MeasurementSession(engine, accountant)
         model, compression = self._measure(session, rng)
@@ -337,6 +317,28 @@ class Synthesizer(ABC):
         self.privacy_report_ = accountant.report()
         self.spent_ = accountant.spent
         return self
+
+    def _decide_kinds(
+        self, data: pd.DataFrame | ColumnProfiler, schema: Schema, accountant: Accountant
+    ) -> tuple[Schema, pd.DataFrame | ColumnProfiler]:
+        """Decide with DP the kinds marked ``kind_from_data`` (a CSV's), unless ``public``.
+
+        They take :data:`KIND_SHARE` of the discovery budget, split per column;
+        the table comes back read as the decided kinds (a DataFrame conformed,
+        an engine's table typed where it lives). Sets ``decided_kinds_``.
+        """
+        voted = () if self.public else tuple(s.name for s in schema if s.kind_from_data)
+        self.decided_kinds_: tuple[str, ...] = voted
+        if not voted:
+            return schema, data
+        cost = KIND_SHARE * self._discovery_rho(accountant) / len(voted)
+        if isinstance(data, pd.DataFrame):
+            return vote_kinds(data, schema, accountant=accountant, cost_per_column=cost)
+        # The values classed by the engine in one pass; then read as the decided kinds.
+        profiler = data
+        schema = decide_kinds(lambda: profiler.format_counts(voted), schema, accountant=accountant,
+                              cost_per_column=cost)
+        return schema, profiler.with_kinds(schema.select(voted))
 
     def _discovery_rho(self, accountant: Accountant) -> float:
         """The budget DP discovery may spend: ``discovery_fraction`` of rho."""
