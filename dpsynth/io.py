@@ -23,8 +23,10 @@ GLOB_CHARACTERS = "*?["
 
 #: ISO 8601 dates and times as CSV files hold them: ``2024-01-31``, ``2024-01-31 08:30``,
 #: ``2024-01-31T08:30:00.250Z``, ``2024-01-31T08:30:00+01:00``
+#: the UTC offset ending ISO text of an instant: ``Z``, ``+01:00``, ``-0500``
+UTC_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})"
 ISO_DATETIME = re.compile(
-    r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?"
+    rf"\d{{4}}-\d{{2}}-\d{{2}}([ T]\d{{2}}:\d{{2}}(:\d{{2}}(\.\d{{1,9}})?)?{UTC_OFFSET}?)?"
 )
 
 
@@ -141,7 +143,7 @@ def _as_datetimes(series: pd.Series, present: pd.Series) -> pd.Series | None:
         return None
     if not all(isinstance(v, str) for v in present) or not present.str.fullmatch(ISO_DATETIME).all():
         return None
-    offsets = present.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
+    offsets = present.str.contains(UTC_OFFSET + "$", regex=True)
     try:
         return pd.to_datetime(series, format="ISO8601", utc=bool(offsets.any()))
     except (ValueError, OverflowError):
@@ -230,11 +232,27 @@ def types_from_values(source: object) -> bool:
     """
     if not isinstance(source, (str, os.PathLike)):
         return False
+    return listed_source(source)[1] == "csv"
+
+
+def listed_source(source: str | os.PathLike[str]) -> tuple[list[str], str]:
+    """The files an engine reads for a source, and their format (``"csv"`` or ``"parquet"``).
+
+    A local path, directory or glob is listed by :func:`source_files` (the
+    very files a release fingerprints); a URL (``s3://``, ``hdfs://``) is
+    left for the engine to list, its format told by its extension.
+
+    Raises
+    ------
+    DataReadError
+        If a local path matches nothing or mixes formats.
+    """
     path = os.fspath(source)
     if "://" in path:
-        return not Path(path).name.lower().endswith(PARQUET_SUFFIXES)
+        parquet = Path(path.rstrip("/")).name.lower().endswith(PARQUET_SUFFIXES)
+        return [path], "parquet" if parquet else "csv"
     files = [str(p) for _, p in source_files(path)]
-    return file_format(path, files) == "csv"
+    return files, file_format(path, files)
 
 
 def _fixed_root(pattern: str) -> Path:

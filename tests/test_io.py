@@ -124,3 +124,22 @@ def test_a_parquet_files_declared_types_decide_the_dtypes_whatever_the_values(tm
     path = tmp_path / "pandas.parquet"
     pd.DataFrame({"n": [1, 2], "k": pd.array([1, None], dtype="Int64"), "ok": [True, False]}).to_parquet(path)
     assert read_table(path).dtypes.astype(str).tolist() == ["int64", "Int64", "bool"]
+
+
+def test_a_source_is_listed_once_for_every_engine(tmp_path):
+    from dpsynth.io import listed_source
+
+    parts = tmp_path / "people.parquet"
+    parts.mkdir()
+    for i in range(2):
+        pd.DataFrame({"a": [i]}).to_parquet(parts / f"part-{i}.parquet")
+    (parts / "_SUCCESS").write_text("")
+    files, kind = listed_source(parts)
+    assert kind == "parquet" and [f.rsplit("/", 1)[-1] for f in files] == ["part-0.parquet", "part-1.parquet"]
+    pd.DataFrame({"a": [1]}).to_csv(tmp_path / "t.csv", index=False)
+    assert listed_source(tmp_path / "*.csv") == ([str(tmp_path / "t.csv")], "csv")
+    # a URL is the engine's to list; its extension tells the format, a trailing slash or not
+    assert listed_source("s3://bucket/people.parquet/") == (["s3://bucket/people.parquet/"], "parquet")
+    assert listed_source("s3://bucket/people/*.csv.gz") == (["s3://bucket/people/*.csv.gz"], "csv")
+    with pytest.raises(DataReadError, match="no file matches"):
+        listed_source(tmp_path / "*.pq")

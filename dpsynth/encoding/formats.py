@@ -37,8 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dpsynth.encoding.profile import NS_PER_DAY
 from dpsynth.errors import InputDataError, Problem, SchemaError, parameter_error
-from dpsynth.io import ISO_DATETIME
+from dpsynth.io import ISO_DATETIME, UTC_OFFSET
 from dpsynth.privacy.accountant import Accountant, Charge
 from dpsynth.privacy.histograms import NoisyHistogram
 from dpsynth.privacy.mechanisms import Neighbouring
@@ -72,9 +73,6 @@ _INDEX = {name: i for i, name in enumerate(FORMATS)}
 BOOLEAN_TEXT = {"True": True, "TRUE": True, "true": True, "False": False, "FALSE": False, "false": False}
 #: the text pandas reads as a number in a numeric column (once stripped of spaces)
 DECIMAL_TEXT = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
-#: ISO text ending in a UTC offset: an instant
-OFFSET_TEXT = r"(?:Z|[+-]\d{2}:?\d{2})$"
-_NS_PER_DAY = 86_400 * 10**9
 #: the classes each kind holds; a value of another class becomes missing
 _HELD = {
     ColumnKind.BOOLEAN: {"boolean"},
@@ -132,7 +130,7 @@ def _text_formats(text: pd.Series) -> np.ndarray:
     iso = text.str.fullmatch(ISO_DATETIME.pattern).to_numpy(dtype=bool)
     if iso.any():
         stamps = text[iso]
-        aware = stamps.str.contains(OFFSET_TEXT, regex=True).to_numpy(dtype=bool)
+        aware = stamps.str.contains(UTC_OFFSET + "$", regex=True).to_numpy(dtype=bool)
         # A column with an offset is read in UTC, one without naive: either way, a
         # value is a date when it falls at midnight UTC, whatever the rest of its column.
         parsed = pd.Series(pd.NaT, index=stamps.index, dtype="datetime64[ns]")
@@ -161,7 +159,7 @@ def _time_formats(series: pd.Series, *, text_when_missing: bool = False) -> np.n
         series = series.dt.tz_convert("UTC").dt.tz_localize(None)
     missing = series.isna().to_numpy()
     ns = series.astype("datetime64[ns]").to_numpy().astype(np.int64)
-    out = np.where(np.mod(ns, _NS_PER_DAY) == 0, _INDEX["date"], _INDEX["datetime"]).astype(np.int8)
+    out = np.where(np.mod(ns, NS_PER_DAY) == 0, _INDEX["date"], _INDEX["datetime"]).astype(np.int8)
     if text_when_missing:
         out[missing] = _INDEX["text"]
     return out

@@ -21,10 +21,11 @@ import pandas as pd
 
 from dpsynth.encoding.codec import ColumnCodec, ColumnEncoding
 from dpsynth.encoding.dtypes import TargetDtype
+from dpsynth.encoding.profile import NS_PER_DAY
 from dpsynth.errors import Problem, SchemaError
 from dpsynth.schema import DEFAULT_BINS, ColumnSpec
 
-_NS_PER_UNIT = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_NS_PER_UNIT = {"D": NS_PER_DAY, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
 
 def datetime_edges(spec: ColumnSpec) -> np.ndarray:

@@ -13,7 +13,6 @@ reported as ``TableEncoder.encode`` reports it, before any count is returned.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,7 +32,7 @@ from dpsynth.engines.sql import (
     type_problem,
 )
 from dpsynth.errors import DataReadError, EngineError, InputDataError, Problem, parameter_error
-from dpsynth.io import PARQUET_SUFFIXES, file_format, source_files
+from dpsynth.io import listed_source
 
 #: the text pandas.read_csv reads as missing by default, so a CSV means the same through either path
 CSV_NA_VALUES = (
@@ -222,7 +221,7 @@ def read_csv_text(source: Any, connection: Any) -> Any:
     """
     duckdb = require_duckdb()
     path = os.fspath(source)
-    files: Any = path if "://" in path else [str(p) for _, p in source_files(path)]
+    files, _ = listed_source(path)
     try:
         return connection.read_csv(files, all_varchar=True, header=True, na_values=list(CSV_NA_VALUES))
     except (duckdb.IOException, duckdb.InvalidInputException) as exc:
@@ -252,15 +251,7 @@ def read_source(source: Any, connection: Any = None) -> Any:
     if not isinstance(source, (str, os.PathLike)):
         raise parameter_error("source", type(source).__name__, "a CSV or Parquet path or glob, or a DuckDB relation")
     path = os.fspath(source)
-    if "://" in path:
-        # A remote URL (s3://, https://): DuckDB lists and reads it itself.
-        files: Any = path
-        kind = "parquet" if Path(path).name.lower().endswith(PARQUET_SUFFIXES) else "csv"
-    else:
-        # The very files a release fingerprints (dpsynth.io.source_files): a file, a
-        # directory of part files, or a glob, listed once here.
-        files = [str(p) for _, p in source_files(path)]
-        kind = file_format(path, files)
+    files, kind = listed_source(path)
     con = connection if connection is not None else duckdb.connect()
     try:
         if kind == "parquet":

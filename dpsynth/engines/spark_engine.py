@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,7 @@ from dpsynth.engines.sql import (
     type_problem,
 )
 from dpsynth.errors import DataReadError, EngineError, InputDataError, Problem, parameter_error
-from dpsynth.io import PARQUET_SUFFIXES, file_format, source_files
+from dpsynth.io import listed_source
 
 _TYPES = {
     "StringType": SourceType.STRING, "VarcharType": SourceType.STRING, "CharType": SourceType.STRING,
@@ -171,12 +170,7 @@ def read_source(source: str | os.PathLike[str], session: Any) -> Any:
         cannot read the files.
     """
     path = os.fspath(source)
-    if "://" in path:
-        files = [path]
-        kind = "parquet" if Path(path.rstrip("/")).name.lower().endswith(PARQUET_SUFFIXES) else "csv"
-    else:
-        files = [str(p) for _, p in source_files(path)]
-        kind = file_format(path, files)
+    files, kind = listed_source(path)
     try:
         if kind == "parquet":
             return session.read.parquet(*files)

@@ -35,6 +35,7 @@ import pandas as pd
 
 from dpsynth.encoding import TableEncoder
 from dpsynth.encoding.formats import BOOLEAN_TEXT, DECIMAL_TEXT, FORMATS
+from dpsynth.encoding.profile import NS_PER_DAY
 from dpsynth.errors import Problem
 from dpsynth.io import ISO_DATETIME
 from dpsynth.schema import ColumnKind, ColumnSpec, category_key
@@ -47,7 +48,6 @@ _EXACT_INTEGER = 2**53
 #: codes is about 2x faster than a 16-bin bisection in DuckDB; one of 4,377 is slower)
 _LOOKUP_SPAN = 256
 
-_NS_PER_DAY = 86_400 * 10**9
 
 # ISO text whose time has no seconds (2024-01-31 09:00, 09:00Z, 09:00+09:00), and an offset
 # written +hhmm: Spark's parser needs both written out
@@ -292,7 +292,7 @@ def format_class_expression(
         f"CASE WHEN {finite} AND {number} = round({number}) AND abs({number}) < {float(2**53)!r} "
         f"THEN {index['integer']} WHEN {finite} THEN {index['decimal']} ELSE {index['text']} END "
         f"WHEN {full(column, ISO_DATETIME.pattern)} AND NOT {found(column, '[ T]24:')} THEN "
-        f"CASE WHEN {ns} IS NULL THEN {index['text']} WHEN {ns} % {_NS_PER_DAY} = 0 THEN {index['date']} "
+        f"CASE WHEN {ns} IS NULL THEN {index['text']} WHEN {ns} % {NS_PER_DAY} = 0 THEN {index['date']} "
         f"ELSE {index['datetime']} END "
         f"ELSE {index['text']} END"
     )
