@@ -54,6 +54,7 @@ from dpsynth.engines.sql import (
     stripped_text,
     text_number,
     type_problem,
+    typed_class_expression,
 )
 from dpsynth.errors import InputDataError, Problem
 from dpsynth.io import file_format, source_files, types_from_values
@@ -444,30 +445,35 @@ class SparkProfiler(_SQLProfiler):
         """The column as text, as Spark writes its values (pandas' missing markers still to map)."""
         return f"CAST({self.dialect.identifier(column)} AS STRING)"
 
-    def _classified(self) -> Any:
-        """The table with, per column, its text, stripped text, number and class, computed once.
+    def _classes(self, columns: Sequence[str]) -> Any:
+        """The table as text ``t<j>``, with the number ``x<j>`` and class ``k<j>`` of ``columns``.
 
-        Staged projections, so Spark evaluates each regular expression once per
-        value, and a local checkpoint (executors' memory, then their disk), so
-        the counts and the typed table that follow do not class again.
+        A column Spark read as numbers or booleans is classed by its values
+        (:func:`~dpsynth.engines.sql.typed_class_expression`); one it left as
+        text (or read as times) by its text, in staged projections, so Spark
+        evaluates each expression once per value. Build it inside :meth:`_session`.
         """
-        if getattr(self, "_classes", None) is None:
-            names = list(self._types)
-            d = self.dialect
-            n = range(len(names))
-            text = [f"{self._text(c)} AS t{j}" for j, c in enumerate(names)]
-            stripped = [f"t{j}" for j in n] + [f"{stripped_text(f't{j}', d)} AS s{j}" for j in n]
-            numbers = [f"t{j}" for j in n] + [f"s{j}" for j in n] + [
-                f"{text_number(f's{j}', d)} AS x{j}" for j in n
-            ]
-            classes = [f"t{j}" for j in n] + [f"x{j}" for j in n] + [
-                f"{format_class_expression(f't{j}', d, CSV_NA_VALUES, stripped=f's{j}', number=f'x{j}')} AS k{j}"
-                for j in n
-            ]
-            with self._session():
-                staged = self.frame.selectExpr(*text).selectExpr(*stripped).selectExpr(*numbers)
-                self._classes = staged.selectExpr(*classes).localCheckpoint(eager=True)
-        return self._classes
+        d = self.dialect
+        position = {name: j for j, name in enumerate(self._types)}
+        text = [f"{self._text(name)} AS t{j}" for name, j in position.items()]
+        typed, by_text = [], []
+        for name in columns:
+            j, col = position[name], d.identifier(name)
+            k = typed_class_expression(col, self._sources[name], d)
+            if k is None:
+                by_text.append(j)
+                continue
+            typed.append(j)
+            number = "CAST(NULL AS DOUBLE)" if self._sources[name] is SourceType.BOOLEAN else f"CAST({col} AS DOUBLE)"
+            text += [f"{number} AS x{j}", f"{k} AS k{j}"]
+        kept = [f"t{j}" for j in position.values()] + [c for j in typed for c in (f"x{j}", f"k{j}")]
+        stripped = kept + [f"{stripped_text(f't{j}', d)} AS s{j}" for j in by_text]
+        numbers = kept + [f"s{j}" for j in by_text] + [f"{text_number(f's{j}', d)} AS x{j}" for j in by_text]
+        classes = kept + [f"x{j}" for j in by_text] + [
+            f"{format_class_expression(f't{j}', d, CSV_NA_VALUES, stripped=f's{j}', number=f'x{j}')} AS k{j}"
+            for j in by_text
+        ]
+        return self.frame.selectExpr(*text).selectExpr(*stripped).selectExpr(*numbers).selectExpr(*classes)
 
     def format_counts(self, columns: Sequence[str]) -> dict[str, np.ndarray]:
         """Rows of each column in each :data:`~dpsynth.encoding.formats.FORMATS` class, in one Spark job.
@@ -480,7 +486,7 @@ class SparkProfiler(_SQLProfiler):
             for c in columns for i in range(len(FORMATS))
         ]
         with self._session():
-            (row,) = self._classified().selectExpr(*sums).collect()
+            (row,) = self._classes(columns).selectExpr(*sums).collect()
         return {
             c: np.array([int(row[f"c{position[c]}_{i}"] or 0) for i in range(len(FORMATS))], dtype=np.int64)
             for c in columns
@@ -489,8 +495,13 @@ class SparkProfiler(_SQLProfiler):
     def with_kinds(self, decided: Schema) -> SparkProfiler:
         """A profiler of the table with the columns of ``decided`` read as their kinds (see DuckDB's).
 
-        Read from the classed table :meth:`format_counts` counted (computed once).
+        Text decided categorical is kept as it is; the other decided columns are
+        classed again (as :meth:`format_counts` classed them) to read each
+        value as the kind or as missing. The typed table is kept as a local
+        checkpoint (executors' memory, then their disk): discovery and counting
+        then read it, not the source and the classing again.
         """
+        reclassed = [n for n in decided.names if decided[n].kind is not ColumnKind.CATEGORICAL]
         columns = []
         for j, (name, type_name) in enumerate(self._types.items()):
             col = self.dialect.identifier(name)
@@ -499,7 +510,7 @@ class SparkProfiler(_SQLProfiler):
                 continue
             columns.append(f"{typed_value(f't{j}', f'k{j}', decided[name].kind, self.dialect, f'x{j}')} AS {col}")
         with self._session():
-            typed = self._classified().selectExpr(*columns)
+            typed = self._classes(reclassed).selectExpr(*columns).localCheckpoint(eager=True)
         return SparkProfiler(typed)
 
     def _group(self, where: str, key: str) -> dict[str, np.ndarray]:

@@ -266,6 +266,45 @@ def test_spark_classes_a_csvs_values_as_pandas_reads_them(tmp_path, spark):
         assert _same_values(rows[name].tolist(), expected[name].tolist()), name
 
 
+#: CSV columns Spark reads as numbers and booleans: their classes come from the values
+TYPED_COLUMNS = {
+        "longs": ["12", "+3", "-0", "0042", "", "9007199254740993", "7", "1"],
+        "doubles": ["1.5", "2", "5.", ".5", "NaN", "1e3", "", "-2.25"],
+        "infinite": ["Infinity", "1.5", "-Infinity", "2", "", "3", "4", "5"],
+        "booleans": ["True", "false", "TRUE", "", "False", "true", "true", "false"],
+}
+TYPED_KINDS = Schema((
+    ColumnSpec("longs", "integer", nullable=True), ColumnSpec("doubles", "continuous", nullable=True),
+    ColumnSpec("infinite", "continuous", nullable=True), ColumnSpec("booleans", "boolean", nullable=True),
+))
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_classes_the_columns_it_typed_as_pandas_reads_their_text(tmp_path, spark):
+    from dpsynth.encoding.formats import conform_frame, format_counts
+    from dpsynth.engines import SparkProfiler
+    from dpsynth.engines.spark_engine import read_source
+    from dpsynth.engines.sql import SourceType
+    from dpsynth.io import read_table
+
+    path = tmp_path / "t.csv"
+    pd.DataFrame(TYPED_COLUMNS).to_csv(path, index=False)
+    frame = read_table(path)
+    profiler = SparkProfiler(read_source(str(path), spark))
+    assert [profiler._sources[c] for c in TYPED_COLUMNS] == [
+        SourceType.INTEGER, SourceType.FLOAT, SourceType.FLOAT, SourceType.BOOLEAN]
+    got = profiler.format_counts(list(TYPED_COLUMNS))
+    for name in TYPED_COLUMNS:
+        np.testing.assert_array_equal(got[name], format_counts(frame[name]), err_msg=name)
+    typed = profiler.with_kinds(TYPED_KINDS)
+    expected = conform_frame(frame, TYPED_KINDS)
+    with profiler._session():
+        rows = typed.frame.toPandas()
+    for name in TYPED_KINDS.names:
+        assert _same_values(rows[name].tolist(), expected[name].tolist()), name
+
+
 def relation_of(path):
     import duckdb
 
