@@ -4,7 +4,8 @@ A CSV declares no column types, so dpsynth decides its kinds with DP
 (``dpsynth.encoding.formats``): in memory by classing the values pandas read,
 on DuckDB by classing the text in one scan and then reading the table once
 into a typed temporary table, on Spark by classing the values in one job
-kept as a local checkpoint. This benchmark fits MST (epsilon 1, no schema) to
+(columns Spark typed by their values, text by its form) and then keeping the
+typed table as a local checkpoint. This benchmark fits MST (epsilon 1, no schema) to
 the same CSV, 10^6 rows of Adult resampled with jitter (``scale.py``'s
 generator, written as CSV), six ways: numpy, DuckDB and Spark (local, its
 session started before the clock) engines, each with
