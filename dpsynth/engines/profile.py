@@ -57,7 +57,7 @@ from dpsynth.engines.sql import (
     typed_class_expression,
 )
 from dpsynth.errors import InputDataError, Problem
-from dpsynth.io import file_format, source_files, types_from_values
+from dpsynth.io import listed_source, types_from_values
 from dpsynth.schema import AUTO_RESOLUTION, DEFAULT_BINS, ColumnKind, ColumnSpec, Schema
 
 #: the kind a column of each source type is proposed as (as infer_kind does for dtypes)
@@ -248,8 +248,8 @@ def parquet_pandas_dtypes(source: Any) -> dict[str, str]:
     """
     if not isinstance(source, (str, os.PathLike)) or "://" in os.fspath(source):
         return {}
-    files = [str(p) for _, p in source_files(source)]
-    if file_format(os.fspath(source), files) != "parquet":
+    files, kind = listed_source(source)
+    if kind != "parquet":
         return {}
     import pyarrow.parquet as pq
 
