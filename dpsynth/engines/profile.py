@@ -478,19 +478,39 @@ class SparkProfiler(_SQLProfiler):
     def format_counts(self, columns: Sequence[str]) -> dict[str, np.ndarray]:
         """Rows of each column in each :data:`~dpsynth.encoding.formats.FORMATS` class, in one Spark job.
 
+        A value's class depends on its text alone, so the job classes each
+        column's distinct texts, not its rows: every column is stacked as
+        ``(column, text)`` pairs, grouped with their counts, classed, and the
+        counts summed per class. Columns Spark typed are classed by their
+        values before grouping (a handful of classes). Measured on Adult
+        resampled to 10^6 rows of CSV: 2.7-3.4 s against 10.8-14.7 s classing
+        every row; 2.6-3.0 s against 4.1-4.3 s on a table of unique ids.
+
         Private: for :func:`~dpsynth.encoding.formats.decide_kinds` only.
         """
+        if not columns:
+            return {}
+        d = self.dialect
         position = {c: j for j, c in enumerate(self._types)}
-        sums = [
-            f"sum(CASE WHEN k{position[c]} = {i} THEN 1 ELSE 0 END) AS c{position[c]}_{i}"
-            for c in columns for i in range(len(FORMATS))
-        ]
+        entries = []
+        for name in columns:
+            k = typed_class_expression(d.identifier(name), self._sources[name], d)
+            if k is None:
+                entries.append(f"{position[name]}, {self._text(name)}, CAST(NULL AS INT)")
+            else:
+                entries.append(f"{position[name]}, CAST(NULL AS STRING), {k}")
+        by_text = format_class_expression("t", d, CSV_NA_VALUES, stripped="s", number="x")
         with self._session():
-            (row,) = self._classes(columns).selectExpr(*sums).collect()
-        return {
-            c: np.array([int(row[f"c{position[c]}_{i}"] or 0) for i in range(len(FORMATS))], dtype=np.int64)
-            for c in columns
-        }
+            pairs = self.frame.selectExpr(f"stack({len(entries)}, {', '.join(entries)}) AS (j, t, k)")
+            texts = pairs.groupBy("j", "t", "k").count().selectExpr("*", f"{stripped_text('t', d)} AS s")
+            texts = texts.selectExpr("*", f"{text_number('s', d)} AS x")
+            classed = texts.selectExpr("j", f"coalesce(k, {by_text}) AS class", "count")
+            rows = _collect(classed.groupBy("j", "class").agg({"count": "sum"}).withColumnRenamed("sum(count)", "n"))
+        counts = {c: np.zeros(len(FORMATS), dtype=np.int64) for c in columns}
+        names = list(self._types)
+        for j, k, n in zip(rows["j"], rows["class"], rows["n"], strict=True):
+            counts[names[int(j)]][int(k)] += int(n)
+        return counts
 
     def with_kinds(self, decided: Schema) -> SparkProfiler:
         """A profiler of the table with the columns of ``decided`` read as their kinds (see DuckDB's).
