@@ -297,6 +297,11 @@ def test_spark_classes_the_columns_it_typed_as_pandas_reads_their_text(tmp_path,
     got = profiler.format_counts(list(TYPED_COLUMNS))
     for name in TYPED_COLUMNS:
         np.testing.assert_array_equal(got[name], format_counts(frame[name]), err_msg=name)
+    # a subset of the columns, in another order, counts the same
+    subset = profiler.format_counts(["booleans", "doubles"])
+    assert list(subset) == ["booleans", "doubles"]
+    for name in subset:
+        np.testing.assert_array_equal(subset[name], got[name], err_msg=name)
     typed = profiler.with_kinds(TYPED_KINDS)
     expected = conform_frame(frame, TYPED_KINDS)
     with profiler._session():
