@@ -223,7 +223,7 @@ class Dialect:
         return f"epoch_ns({column})"
 
 
-#: the characters a regular expression's ``\\s`` matches, as Spark SQL (spaces around a number)
+#: the characters a regular expression's ``\s`` matches, as Spark SQL (spaces around a number)
 _SPARK_SPACES = "concat(' ', char(9), char(10), char(11), char(12), char(13))"
 
 
