@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.stats import binomtest, norm, rankdata
+from scipy.stats import binomtest, rankdata
+from scipy.stats import t as student_t
 from sklearn.metrics import roc_curve
 
 from audits.errors import parameter_error
@@ -183,7 +184,7 @@ class RiskEstimate:
 def auc_with_ci(
     member_scores: np.ndarray, non_member_scores: np.ndarray, confidence: float
 ) -> tuple[float, tuple[float, float]]:
-    """Area under the ROC curve with DeLong's normal-approximation interval.
+    """Area under the ROC curve with DeLong's interval, a t quantile at Welch-Satterthwaite degrees of freedom.
 
     Parameters
     ----------
@@ -198,6 +199,18 @@ def auc_with_ci(
         P(member score > non-member score) + P(tie) / 2.
     ci : tuple of float
         Interval clipped to [0, 1].
+
+    Notes
+    -----
+    DeLong's variance is the sum of two sample variances, as in Welch's t
+    test, so the interval takes Student's t at the Welch-Satterthwaite
+    degrees of freedom rather than the normal quantile, which is too narrow
+    with few scores. Simulated under no leakage (normal scores, 40,000 runs
+    each), the lower end passes 0.5 in 2.8% of audits with 4 members and 4
+    non-members, 3.3% with 6, 2.6% with 10, 2.5% with 30 and 200, against the
+    nominal 2.5% (the normal quantile: 5.7%, 4.5%, 3.4%, 2.7%, 2.6%). With 4
+    and 4, 1.4% is perfect separation (zero width, AUC 1), which an exact
+    rank test also calls significant (p = 1/70).
     """
     x = np.asarray(member_scores, dtype=float)
     y = np.asarray(non_member_scores, dtype=float)
@@ -207,8 +220,13 @@ def auc_with_ci(
     v10 = (ranks[:m] - rankdata(x)) / n
     v01 = 1.0 - (ranks[m:] - rankdata(y)) / m
     auc = float(v10.mean())
-    var = (v10.var(ddof=1) / m if m > 1 else 0.0) + (v01.var(ddof=1) / n if n > 1 else 0.0)
-    half_width = norm.ppf(0.5 + confidence / 2.0) * np.sqrt(var)
+    a = v10.var(ddof=1) / m if m > 1 else 0.0
+    b = v01.var(ddof=1) / n if n > 1 else 0.0
+    spread = a * a / (m - 1) if m > 1 else 0.0
+    spread += b * b / (n - 1) if n > 1 else 0.0
+    # Welch-Satterthwaite; a zero variance (perfect separation, one score) gives a zero width anyway.
+    df = (a + b) ** 2 / spread if spread > 0 else np.inf
+    half_width = student_t.ppf(0.5 + confidence / 2.0, df) * np.sqrt(a + b)
     return auc, (float(max(0.0, auc - half_width)), float(min(1.0, auc + half_width)))
 
 
