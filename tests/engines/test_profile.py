@@ -242,28 +242,34 @@ def test_duckdb_classes_a_csvs_values_and_reads_them_as_pandas_conforms_them(tmp
     assert typed["words"].tolist() == frame["words"].tolist()  # undecided: as DuckDB sniffed it
 
 
-@pytest.mark.spark
-@pytest.mark.xdist_group("spark")
-def test_spark_classes_a_csvs_values_as_pandas_reads_them(tmp_path, spark):
+def _spark_classes_and_types_as_pandas(tmp_path, spark, columns, kinds):
+    """Write ``columns`` as a CSV; Spark's class counts and typed table must be pandas' own."""
     from dpsynth.encoding.formats import conform_frame, format_counts
     from dpsynth.engines import SparkProfiler
     from dpsynth.engines.spark_engine import read_source
     from dpsynth.io import read_table
 
     path = tmp_path / "t.csv"
-    pd.DataFrame(EDGE_COLUMNS).to_csv(path, index=False)
+    pd.DataFrame(columns).to_csv(path, index=False)
     frame = read_table(path)
     # as a release reads a CSV for Spark: types inferred by Spark
     profiler = SparkProfiler(read_source(str(path), spark))
-    got = profiler.format_counts(list(EDGE_COLUMNS))
-    for name in EDGE_COLUMNS:
+    got = profiler.format_counts(list(columns))
+    for name in columns:
         np.testing.assert_array_equal(got[name], format_counts(frame[name]), err_msg=name)
-    typed = profiler.with_kinds(EDGE_KINDS)
-    expected = conform_frame(frame, EDGE_KINDS)
+    typed = profiler.with_kinds(kinds)
+    expected = conform_frame(frame, kinds)
     with profiler._session():
         rows = typed.frame.toPandas()
-    for name in EDGE_KINDS.names:
+    for name in kinds.names:
         assert _same_values(rows[name].tolist(), expected[name].tolist()), name
+    return profiler, got
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_classes_a_csvs_values_as_pandas_reads_them(tmp_path, spark):
+    _spark_classes_and_types_as_pandas(tmp_path, spark, EDGE_COLUMNS, EDGE_KINDS)
 
 
 #: CSV columns Spark reads as numbers and booleans: their classes come from the values
@@ -282,32 +288,16 @@ TYPED_KINDS = Schema((
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark")
 def test_spark_classes_the_columns_it_typed_as_pandas_reads_their_text(tmp_path, spark):
-    from dpsynth.encoding.formats import conform_frame, format_counts
-    from dpsynth.engines import SparkProfiler
-    from dpsynth.engines.spark_engine import read_source
     from dpsynth.engines.sql import SourceType
-    from dpsynth.io import read_table
 
-    path = tmp_path / "t.csv"
-    pd.DataFrame(TYPED_COLUMNS).to_csv(path, index=False)
-    frame = read_table(path)
-    profiler = SparkProfiler(read_source(str(path), spark))
+    profiler, got = _spark_classes_and_types_as_pandas(tmp_path, spark, TYPED_COLUMNS, TYPED_KINDS)
     assert [profiler._sources[c] for c in TYPED_COLUMNS] == [
         SourceType.INTEGER, SourceType.FLOAT, SourceType.FLOAT, SourceType.BOOLEAN]
-    got = profiler.format_counts(list(TYPED_COLUMNS))
-    for name in TYPED_COLUMNS:
-        np.testing.assert_array_equal(got[name], format_counts(frame[name]), err_msg=name)
     # a subset of the columns, in another order, counts the same
     subset = profiler.format_counts(["booleans", "doubles"])
     assert list(subset) == ["booleans", "doubles"]
     for name in subset:
         np.testing.assert_array_equal(subset[name], got[name], err_msg=name)
-    typed = profiler.with_kinds(TYPED_KINDS)
-    expected = conform_frame(frame, TYPED_KINDS)
-    with profiler._session():
-        rows = typed.frame.toPandas()
-    for name in TYPED_KINDS.names:
-        assert _same_values(rows[name].tolist(), expected[name].tolist()), name
 
 
 def relation_of(path):
