@@ -21,10 +21,10 @@ CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
 #: characters that make a path a glob
 GLOB_CHARACTERS = "*?["
 
-#: ISO 8601 dates and times as CSV files hold them: ``2024-01-31``, ``2024-01-31 08:30``,
-#: ``2024-01-31T08:30:00.250Z``, ``2024-01-31T08:30:00+01:00``
 #: the UTC offset ending ISO text of an instant: ``Z``, ``+01:00``, ``-0500``
 UTC_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})"
+#: ISO 8601 dates and times as CSV files hold them: ``2024-01-31``, ``2024-01-31 08:30``,
+#: ``2024-01-31T08:30:00.250Z``, ``2024-01-31T08:30:00+01:00``
 ISO_DATETIME = re.compile(
     rf"\d{{4}}-\d{{2}}-\d{{2}}([ T]\d{{2}}:\d{{2}}(:\d{{2}}(\.\d{{1,9}})?)?{UTC_OFFSET}?)?"
 )

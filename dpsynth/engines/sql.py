@@ -48,7 +48,6 @@ _EXACT_INTEGER = 2**53
 #: codes is about 2x faster than a 16-bin bisection in DuckDB; one of 4,377 is slower)
 _LOOKUP_SPAN = 256
 
-
 # ISO text whose time has no seconds (2024-01-31 09:00, 09:00Z, 09:00+09:00), and an offset
 # written +hhmm: Spark's parser needs both written out
 _SPARK_NO_SECONDS = r"^(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2})(?![:0-9])"

@@ -16,16 +16,13 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from dpsynth.errors import parameter_error
 from dpsynth.privacy.accountant import Accountant, Charge
 from dpsynth.privacy.mechanisms import (
     Neighbouring,
-    gaussian_charge,
     gaussian_counts,
-    gaussian_sigma,
-    laplace_charge,
     laplace_counts,
-    laplace_scale,
+    vector_charge,
+    vector_noise,
 )
 
 
@@ -82,15 +79,9 @@ class NoisyHistogram:
     ) -> NoisyHistogram:
         """The histogram whose noise spends ``cost``: rho in ``"zcdp"`` mode, epsilon in ``"pure"``."""
         rel = Neighbouring(relation)
-        if mode == "zcdp":
-            sigma = gaussian_sigma(cost, relation=rel)
-            charge = gaussian_charge(sigma, relation=rel, step=step, **params, cells=int(cells))
-            return cls(charge, sigma, True, rel, params)
-        if mode == "pure":
-            scale = laplace_scale(cost, relation=rel)
-            charge = laplace_charge(scale, relation=rel, step=step, **params, cells=int(cells))
-            return cls(charge, scale, False, rel, params)
-        raise parameter_error("mode", mode, "'zcdp' or 'pure'")
+        noise = vector_noise(cost, mode=mode, relation=rel)
+        charge = vector_charge(noise, mode=mode, relation=rel, step=step, **params, cells=int(cells))
+        return cls(charge, noise, mode == "zcdp", rel, params)
 
     @property
     def mode(self) -> str:

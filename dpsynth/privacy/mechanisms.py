@@ -328,6 +328,34 @@ def exponential_select(
 
 
 # ---------------------------------------------------------------------------------------
+# a count vector in either mode: Gaussian noise in zCDP, Laplace noise in pure DP
+# ---------------------------------------------------------------------------------------
+def vector_noise(cost: float, *, mode: str, relation: Neighbouring | str = Neighbouring.ADD_REMOVE) -> float:
+    """The noise of one count vector that costs ``cost``: sigma for rho (``"zcdp"``), Laplace scale for epsilon (``"pure"``)."""
+    if mode == "zcdp":
+        return gaussian_sigma(cost, relation=relation)
+    if mode == "pure":
+        return laplace_scale(cost, relation=relation)
+    raise parameter_error("mode", mode, "'zcdp' or 'pure'")
+
+
+def vector_charge(
+    noise_scale: float,
+    *,
+    mode: str,
+    relation: Neighbouring | str = Neighbouring.ADD_REMOVE,
+    step: str = "measure",
+    **params: Any,
+) -> Charge:
+    """:func:`gaussian_charge` (``"zcdp"``) or :func:`laplace_charge` (``"pure"``) of noise ``noise_scale``."""
+    if mode == "zcdp":
+        return gaussian_charge(noise_scale, relation=relation, step=step, **params)
+    if mode == "pure":
+        return laplace_charge(noise_scale, relation=relation, step=step, **params)
+    raise parameter_error("mode", mode, "'zcdp' or 'pure'")
+
+
+# ---------------------------------------------------------------------------------------
 # noisy total count
 # ---------------------------------------------------------------------------------------
 def count_charge(
@@ -350,11 +378,7 @@ def count_charge(
             "relation ('replace one row') keeps the row count unchanged, so the count is public "
             "under it: use the exact count, or protect add/remove one row"
         )
-    if mode == "zcdp":
-        return gaussian_charge(noise_scale, relation=rel, step=step, **params)
-    if mode == "pure":
-        return laplace_charge(noise_scale, relation=rel, step=step, **params)
-    raise parameter_error("mode", mode, "'zcdp' or 'pure'")
+    return vector_charge(noise_scale, mode=mode, relation=rel, step=step, **params)
 
 
 def noisy_count(

@@ -176,6 +176,19 @@ def test_pure_budget_refuses_gaussian_noise():
         gaussian_counts([1, 2, 3], 1.0, accountant=acc)
 
 
+@pytest.mark.parametrize("relation", list(Neighbouring))
+def test_a_count_vector_is_priced_in_either_mode(relation):
+    from dpsynth.privacy.mechanisms import vector_charge, vector_noise
+
+    sigma, scale = vector_noise(0.02, mode="zcdp", relation=relation), vector_noise(0.5, mode="pure", relation=relation)
+    assert sigma == gaussian_sigma(0.02, relation=relation) and scale == laplace_scale(0.5, relation=relation)
+    assert vector_charge(sigma, mode="zcdp", relation=relation, clique=("a",)) == gaussian_charge(
+        sigma, relation=relation, clique=("a",))
+    assert vector_charge(scale, mode="pure", relation=relation).epsilon == pytest.approx(0.5)
+    with pytest.raises(ParameterError, match=r"^mode \("):
+        vector_noise(0.5, mode="approx")
+
+
 def test_noisy_count():
     acc = _big_zcdp()
     values = [noisy_count(1000, 2.0, accountant=acc) for _ in range(200)]
