@@ -131,7 +131,6 @@ class PandasProfiler:
         if not isinstance(df, pd.DataFrame):
             raise parameter_error("df", type(df).__name__, "a pandas DataFrame")
         self._df = df
-        self._originals: dict[str, dict[str, Any]] = {}
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -152,23 +151,23 @@ class PandasProfiler:
         codes, uniques = pd.factorize(present)
         counts = np.bincount(codes, minlength=len(uniques))
         totals: dict[str, int] = {}
-        originals: dict[str, Any] = {}
         for value, count in zip(uniques, counts, strict=True):
             key = category_key(value)
             totals[key] = totals.get(key, 0) + int(count)
-            originals.setdefault(key, value.item() if isinstance(value, np.generic) else value)
-        self._originals[column] = originals
         return totals
 
     def category_values(self, column: str, keys: Iterable[str]) -> list[Any]:
-        """Numbers or booleans by the column's dtype; otherwise the value met under each key.
+        """The category of each released key, by the column's dtype alone.
 
-        An ``object`` (or ``category``) column may hold values of several
-        types; a released key then comes back as the Python value behind it
-        (``1`` stays an int, a timestamp a timestamp), so that decoding gives
-        values of the input's types.
+        Numbers, booleans and times by a numeric, boolean or datetime dtype (of
+        the column, or of a ``category`` column's categories); the key's text
+        otherwise. An ``object`` column may hold ``1`` and ``"1"`` under one
+        key, and which of them the table holds is private: the released
+        category is the text, which both match.
         """
         dtype = self._df[column].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            dtype = dtype.categories.dtype
         keys = list(keys)
         if pd.api.types.is_bool_dtype(dtype):
             return [k == "True" for k in keys]
@@ -176,9 +175,9 @@ class PandasProfiler:
             return [int(k) for k in keys]
         if pd.api.types.is_float_dtype(dtype):
             return [float(k) for k in keys]
-        if column not in self._originals:
-            self.category_counts(column)
-        return [self._originals[column][k] for k in keys]
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            return [pd.Timestamp(k) for k in keys]
+        return keys
 
     def interval_counts(self, column: str, kind: ColumnKind, candidates: np.ndarray) -> np.ndarray:
         """Region counts of the present, finite values (datetimes in UTC seconds)."""

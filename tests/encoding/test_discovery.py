@@ -212,6 +212,25 @@ def test_integer_categories_come_back_as_numbers_in_order():
     assert all(type(c) is int for c in spec.categories)
 
 
+def test_a_released_category_does_not_tell_which_type_of_value_the_table_held():
+    # 1 and "1" share a key; which one the first row holds must not reach the schema
+    schema = Schema((ColumnSpec("c", "categorical"),))
+    found = []
+    for values in ([1] + ["1"] * 600 + ["x"] * 600, ["1"] * 601 + ["x"] * 600):
+        df = pd.DataFrame({"c": pd.Series(values, dtype=object)})
+        acc = Accountant(PrivacyBudget.zcdp(1.0, 1e-6))
+        found.append(discover_schema(df, schema, accountant=acc, cost_per_column=0.5).schema["c"].categories)
+    assert found[0] == found[1] == ("1", "x")
+
+
+def test_a_category_dtype_gives_categories_of_its_categories_type():
+    df = pd.DataFrame({"c": pd.Series(np.repeat([3, 1], 500)).astype("category")})
+    acc = Accountant(PrivacyBudget.zcdp(1.0, 1e-6))
+    spec = discover_schema(df, Schema((ColumnSpec("c", "categorical"),)), accountant=acc, cost_per_column=0.5)
+    assert spec.schema["c"].categories == (1, 3)
+    assert all(type(c) is int for c in spec.schema["c"].categories)
+
+
 def test_integer_candidates_are_rounded_to_whole_numbers():
     df = pd.DataFrame({"n": np.arange(1000)})
     acc = Accountant(PrivacyBudget.zcdp(4.0))
