@@ -114,11 +114,15 @@ def delta_of_rho(rho: float, epsilon: float) -> float:
 
 @lru_cache(maxsize=1024)
 def rho_of_epsilon(epsilon: float, delta: float) -> float:
-    """The largest rho whose zCDP guarantee implies (epsilon, delta)-DP.
+    """The largest rho that, spent with the accountant's slack, implies (epsilon, delta)-DP.
 
     OpenDP converts rho to (epsilon, delta) but not back; this inverts its
     conversion by bisection on rho (delta_of_rho grows with rho), keeping the
-    lower end so that the answer never overstates what the budget allows.
+    lower end so that the answer never overstates what the budget allows. The
+    accountant lets charges exceed a cap by a relative :data:`SPEND_RTOL` (so
+    that a budget split in equal parts is spent in full), so the bisection asks
+    that ``rho * (1 + SPEND_RTOL)`` still implies (epsilon, delta): an
+    (epsilon, delta) budget spent in full never exceeds its target.
 
     Parameters
     ----------
@@ -130,8 +134,8 @@ def rho_of_epsilon(epsilon: float, delta: float) -> float:
     Returns
     -------
     float
-        rho with ``epsilon_of_rho(rho, delta) <= epsilon`` (to within a relative
-        1e-12 of the largest such rho).
+        rho with ``epsilon_of_rho(rho * (1 + SPEND_RTOL), delta) <= epsilon`` (to
+        within a relative 1e-12 of the largest such rho).
     """
     epsilon = _check_positive("epsilon", epsilon)
     delta = _check_delta(delta)
@@ -141,7 +145,7 @@ def rho_of_epsilon(epsilon: float, delta: float) -> float:
         mid = 0.5 * (low + high)
         if mid in (low, high):
             break
-        if delta_of_rho(mid, epsilon) <= delta:
+        if delta_of_rho(mid * (1 + SPEND_RTOL), epsilon) <= delta:
             low = mid
         else:
             high = mid
