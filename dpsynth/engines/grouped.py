@@ -9,6 +9,7 @@ small table.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -18,6 +19,11 @@ from dpsynth.engines.base import Clique
 from dpsynth.errors import ParameterError
 
 _EXACT_FLOAT_SUM = 2**53
+# An in-memory table of at least this many rows is reduced to its distinct rows when they
+# are at most a quarter of it: one sort, then every marginal counts the small table
+# (measured on Adult resampled: 120 marginals of 10^7 rows 9.7 s -> 1.9 s, 10^6 0.59 -> 0.32 s).
+_GROUP_FROM_ROWS = 100_000
+_GROUPING_GAIN = 4
 
 
 def unpack(keys: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
@@ -56,7 +62,9 @@ class GroupedCounts:
     Notes
     -----
     Implements :class:`~dpsynth.engines.base.CountingEngine`; results are
-    cached per clique in canonical domain order.
+    cached per clique in canonical domain order. A table given row by row
+    (``weights`` None) of 100,000 rows or more is reduced to its distinct rows
+    first when they are at most a quarter of it.
     """
 
     def __init__(self, codes: Mapping[str, np.ndarray], weights: np.ndarray | None, domain: Domain):
@@ -75,7 +83,25 @@ class GroupedCounts:
         self._n = int(rows[0]) if self._weights is None else int(self._weights.sum())
         if self._n >= _EXACT_FLOAT_SUM:
             raise ParameterError(f"{self._n} rows exceed 2**53, beyond exact float64 cell sums")
+        if self._weights is None and self._n >= _GROUP_FROM_ROWS:
+            self._group_rows()
         self._cache: dict[Clique, np.ndarray] = {}
+
+    def _group_rows(self) -> None:
+        """Hold the rows as distinct rows with their counts, if that is much smaller."""
+        attributes = list(self.domain.attributes)
+        sizes = [self.domain[a] for a in attributes]
+        if math.prod(sizes) >= 2**63:
+            return  # the packed key would overflow
+        key = np.zeros(self._n, dtype=np.int64)
+        for a, size in zip(attributes, sizes, strict=True):
+            key *= size
+            key += self._columns[a]
+        keys, counts = np.unique(key, return_counts=True)
+        if keys.size * _GROUPING_GAIN > self._n:
+            return
+        self._columns = dict(zip(attributes, unpack(keys, sizes), strict=True))
+        self._weights = counts.astype(np.int64)
 
     @property
     def distinct_rows(self) -> int:

@@ -1,4 +1,4 @@
-"""In-memory counting with numpy: bincount on a ravelled multi-index."""
+"""In-memory counting with numpy: bincount on a ravelled multi-index, of a large table's distinct rows."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ class NumpyEngine(GroupedCounts):
 
     Notes
     -----
-    Every row counts once: this is :class:`GroupedCounts` with unit weights.
+    Every row counts once: this is :class:`GroupedCounts` with unit weights (a
+    large table held as its distinct rows and their counts).
     Results are cached per clique (in canonical domain order), so selection
     and measurement steps that ask for the same marginal count it once.
     """

@@ -53,3 +53,21 @@ def test_unknown_attribute_is_refused(table):
     codes, domain = table
     with pytest.raises(ParameterError, match="'z' is not in the domain"):
         NumpyEngine(codes, domain).counts([("a", "z")])
+
+
+@pytest.mark.parametrize(("sizes", "grouped"), [((3, 50, 2, 7), True), ((1000, 1000), False)])
+def test_a_large_table_counts_the_same_held_as_its_distinct_rows_or_not(sizes, grouped):
+    rng = np.random.default_rng(3)
+    rows = 200_000
+    domain = Domain(tuple(f"x{i}" for i in range(len(sizes))), sizes)
+    codes = np.column_stack([rng.integers(0, n, size=rows, dtype=np.uint16) for n in sizes])
+    engine = NumpyEngine(codes, domain)
+    assert (engine.distinct_rows < rows / 4) is grouped
+    assert engine.row_count() == rows
+    for clique in [("x0",), ("x1", "x0"), tuple(domain.attributes)]:
+        axes = [domain.attributes.index(a) for a in clique]
+        flat = np.ravel_multi_index(tuple(codes[:, i].astype(np.int64) for i in axes), [sizes[i] for i in axes])
+        expected = np.bincount(flat, minlength=int(np.prod([sizes[i] for i in axes])))
+        (got,) = engine.counts([clique])
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got.ravel(), expected)

@@ -10,9 +10,9 @@ from scipy.optimize import minimize_scalar
 
 from dpsynth.errors import BudgetExceededError, ParameterError, PrivacyError
 from dpsynth.privacy.accountant import (
+    SPEND_RTOL,
     Accountant,
     Charge,
-    SPEND_RTOL,
     PrivacyBudget,
     delta_of_rho,
     epsilon_of_rho,
