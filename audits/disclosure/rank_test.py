@@ -20,7 +20,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.stats import rankdata
 
 from audits.errors import parameter_error
 
@@ -73,7 +72,13 @@ def mann_whitney_exact(
         raise parameter_error(
             "member_scores, non_member_scores", (len(x), len(y)), "non-empty and free of NaN"
         )
-    doubled = np.rint(2.0 * rankdata(pooled)).astype(np.int64)
+    # Twice the mid-rank: (scores below) + (scores at or below) + 1, an exact integer.
+    ordered = np.sort(pooled)
+    doubled = (
+        np.searchsorted(ordered, pooled, side="left")
+        + np.searchsorted(ordered, pooled, side="right")
+        + 1
+    )
     # Count subsets of the smaller group (fewer states); a high rank sum of the non-members is a
     # low one of the members, so the two tails swap.
     swap = len(y) < len(x)
