@@ -24,7 +24,9 @@ import numpy as np
 from audits.errors import parameter_error
 
 
-@lru_cache(maxsize=64)
+# 512 entries hold every tie pattern of small audits on a few score levels, e.g. the 231 ways 20
+# scores fall on 3 levels, so repeated audits on coarse scores count each pattern once.
+@lru_cache(maxsize=512)
 def _null_counts(doubled_ranks: tuple[int, ...], m: int) -> np.ndarray:
     # counts[k, s]: subsets of k scores seen so far whose doubled ranks sum to s. Floats, because
     # C(m + n, m) overflows int64 beyond 67 scores; a relative error of 1e-16 does not matter here.
