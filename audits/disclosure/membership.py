@@ -13,7 +13,8 @@ Targets are an equal number of training records (members) and holdout records
   target is left out of its own reference estimate, so members and
   non-members are scored against references that exclude them alike.
 
-Each score is summarised by its AUC (DeLong interval) and by the advantage
+Each score is summarised by its AUC (DeLong interval, checked at 0.5 by the
+exact Mann-Whitney test in small audits) and by the advantage
 TPR - FPR at a threshold chosen on half of the targets and counted on the other.
 """
 
@@ -42,7 +43,9 @@ class MembershipScore:
     auc : float
         Area under the ROC curve; 0.5 is chance.
     auc_ci : tuple of float
-        DeLong interval at the audit's confidence.
+        DeLong interval at the audit's confidence; in small audits its lower end
+        exceeds 0.5 only when the exact Mann-Whitney test rejects no leakage
+        (see :func:`audits.disclosure.stats.auc_with_ci`).
     advantage : Advantage
         TPR - FPR at a threshold chosen on held-apart targets.
     beats_baseline : bool

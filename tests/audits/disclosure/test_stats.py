@@ -4,10 +4,12 @@ from scipy.stats import binomtest, norm
 from sklearn.metrics import roc_auc_score
 
 from audits.disclosure.stats import (
+    EXACT_MAX_WORK,
     Rate,
     RiskEstimate,
     auc_with_ci,
     check_confidence,
+    delong_interval,
     split_advantage,
 )
 from audits.errors import AuditParameterError
@@ -109,14 +111,57 @@ def test_delong_interval_covers_the_true_auc_at_its_level():
     assert 0.912 <= hits / 300 <= 0.988
 
 
-def test_delong_lower_end_passes_a_half_at_its_level_with_few_targets():
-    # No leakage, 10 members and 10 non-members: the normal quantile's lower end passes 0.5 in
-    # about 3.4% of audits, the t quantile's in about 2.6%. Over 40,000 runs the nominal 2.5%
-    # has sd 0.078%, so 2.5% + 3 sd = 2.73% tells the two apart.
-    rng = np.random.default_rng(11)
-    runs = 40_000
-    passed = sum(auc_with_ci(rng.normal(size=10), rng.normal(size=10), 0.95)[1][0] > 0.5 for _ in range(runs))
-    assert passed / runs <= 0.0273
+@pytest.mark.parametrize(
+    ("m", "n", "levels", "runs", "seed"),
+    [(6, 6, None, 40_000, 7), (5, 50, None, 40_000, 8), (5, 600, None, 20_000, 10), (10, 10, 3, 40_000, 9)],
+)
+def test_lower_end_passes_a_half_at_most_at_its_level_under_no_leakage(m, n, levels, runs, seed):
+    # No leakage: both groups i.i.d., normal or integers 0..2 (mostly ties). The exact check
+    # holds the rate to at most 2.5%; the limit is 2.5% + 3 binomial sd over the runs (2.73% at
+    # 40,000, 2.83% at 20,000). DeLong-t alone alarms in 3.2%, 3.9%, 3.5% and 3.1% of these runs.
+    rng = np.random.default_rng(seed)
+    alarms = 0
+    for _ in range(runs):
+        if levels is None:
+            x, y = rng.normal(size=m), rng.normal(size=n)
+        else:
+            x, y = rng.integers(0, levels, m), rng.integers(0, levels, n)
+        alarms += auc_with_ci(x, y, 0.95)[1][0] > 0.5
+    assert alarms / runs <= 0.025 + 3 * np.sqrt(0.025 * 0.975 / runs)
+
+
+def test_perfect_separation_is_evidence_only_when_the_exact_test_says_so():
+    # 4 and 4: one split in C(8, 4) = 70 puts every member on top, p = 1/70 < 0.025. With 3 and 3,
+    # p = 1/20 = 0.05 > 0.025: not evidence at 95%, though DeLong's interval has zero width.
+    assert auc_with_ci(np.arange(4.0) + 10, np.arange(4.0), 0.95) == (1.0, (1.0, 1.0))
+    assert auc_with_ci(np.arange(3.0) + 10, np.arange(3.0), 0.95) == (1.0, (0.5, 1.0))
+    assert auc_with_ci(np.arange(3.0), np.arange(3.0) + 10, 0.95) == (0.0, (0.0, 0.5))
+    assert auc_with_ci(np.arange(3.0) + 10, np.arange(3.0), 0.90) == (1.0, (1.0, 1.0))
+
+
+def test_the_exact_check_lowers_delong_where_the_exact_p_value_is_above_the_level():
+    # Member ranks 8, 7, 6, 4 of 8: rank sums of 25 or more come from 2 of 70 splits, p = 2/70 =
+    # 0.029 > 0.025, while DeLong's lower end is 0.72; at 90% (level 0.05) DeLong stands.
+    x, y = np.array([8.0, 7, 6, 4]), np.array([5.0, 3, 2, 1])
+    assert delong_interval(x, y, 0.95)[1][0] > 0.7
+    assert auc_with_ci(x, y, 0.95) == (0.9375, (0.5, 1.0))
+    assert auc_with_ci(x, y, 0.90) == delong_interval(x, y, 0.90)
+
+
+def test_tied_scores_use_the_conditional_exact_test():
+    # Members 1, 1, 1, 1 and non-members 0, 0, 0, 0, 1: the four members are among the five 1s in
+    # 5 of the C(9, 4) = 126 splits and can do no better, so p = 5/126 = 0.040 > 0.025 although
+    # AUC = 0.9 and DeLong's lower end is 0.62.
+    x, y = np.ones(4), np.array([0.0, 0, 0, 0, 1])
+    assert delong_interval(x, y, 0.95)[1][0] > 0.6
+    assert auc_with_ci(x, y, 0.95) == (pytest.approx(0.9), (0.5, 1.0))
+
+
+def test_above_the_switch_the_interval_is_delongs():
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(0.3, 1, 60), rng.normal(0, 1, 60)
+    assert 120 * 60 > EXACT_MAX_WORK
+    assert auc_with_ci(x, y, 0.95) == delong_interval(x, y, 0.95)
 
 
 def test_split_advantage_of_a_perfect_score_has_the_exact_lower_bound():
