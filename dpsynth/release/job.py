@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from dpsynth._version import __version__
+from dpsynth.encoding import DEFAULT_OTHER_LABEL
 from dpsynth.encoding.formats import conform_frame
 from dpsynth.errors import (
     BudgetExceededError,
@@ -546,8 +547,9 @@ def _audit(
 
     runs = GAME_RUNS[request.audit]
     say(f"audit (mode A): distinguishing game, {runs} runs per world ...")
-    schema = synth.schema_
-    domain = {s.name: list(s.categories) for s in schema if s.kind is ColumnKind.CATEGORICAL and s.categories}
+    domain, single = _game_domain(synth.schema_)
+    # A column with one possible value cannot differ between the two worlds: it is left out.
+    schema = synth.schema_.select(c for c in synth.schema_.names if c not in single)
     klass, params = type(synth), {k: v for k, v in synth.get_params().items() if k != "random_state"}
     params["public"] = True  # the game's schema is the released one: public by now
 
@@ -562,7 +564,7 @@ def _audit(
         float(request.delta),
         runs=runs,
         canary="disagreeing",
-        data=synthetic.dropna().head(50).reset_index(drop=True),
+        data=synthetic[list(schema.names)].dropna().head(50).reset_index(drop=True),
         canary_options={"domain": domain},
         n_jobs=request.n_jobs,
         seed=request.seed or 0,
@@ -581,6 +583,11 @@ def _audit(
             "tiny worst-case dataset built from released synthetic rows.",
         ],
     }
+    if single:
+        result["notes"].append(
+            f"Column(s) {', '.join(single)} can take only one value in the released schema, so no "
+            "record can differ there: the game ran the pipeline without them."
+        )
     if holdout is None:
         result["notes"].append(
             "No holdout was given: membership and attribute-inference risks need real records "
@@ -602,6 +609,29 @@ def _audit(
     result["attacks"] = [_attack_row(row) for row in risk.summary().to_dict(orient="records")]
     result["notes"].extend(risk.warnings)
     return result, shared
+
+
+def _game_domain(schema: Schema) -> tuple[dict[str, list[Any]], list[str]]:
+    """The values the game's target may take per categorical and boolean column, from the
+    released schema (public); and the columns that can take only one value.
+
+    A categorical column discovered with DP also holds ``"<other>"``, the value every
+    undiscovered category decodes to. Numeric columns take their bounds in the game.
+    """
+    domain: dict[str, list[Any]] = {}
+    single = []
+    for spec in schema:
+        if spec.kind is ColumnKind.CATEGORICAL:
+            values = [*(spec.categories or ()), *([DEFAULT_OTHER_LABEL] if spec.on_unknown == "other" else [])]
+        elif spec.kind is ColumnKind.BOOLEAN:
+            values = [False, True]
+        else:
+            continue
+        if len(values) < 2:
+            single.append(spec.name)
+        else:
+            domain[spec.name] = values
+    return domain, single
 
 
 def _attack_row(row: dict[str, Any]) -> dict[str, Any]:
