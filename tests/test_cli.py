@@ -129,6 +129,27 @@ def test_synthesize_refuses_bad_input_and_writes_nothing(tmp_path, capsys):
     assert list(tmp_path.glob("*.tmp")) == []
 
 
+def test_synthesize_a_semicolon_csv_keeps_its_columns(tmp_path, capsys):
+    df, data, schema = _small_table(tmp_path)
+    df.to_csv(data, index=False, sep=";")  # as a spreadsheet saves it in many locales
+    out = tmp_path / "synth.csv"
+    code = main(["synthesize", str(data), "--schema", str(schema), "-o", str(out), "--method", "independent"])
+    assert code == 0, capsys.readouterr().err
+    assert list(pd.read_csv(out).columns) == ["sex", "age", "smoker"]
+
+
+def test_synthesize_refuses_a_duplicate_header_name_in_one_line(tmp_path, capsys):
+    df, data, schema = _small_table(tmp_path)
+    data.write_text(data.read_text().replace("sex,age,smoker", "sex,age,sex", 1))
+    out = tmp_path / "synth.csv"
+    code = main(["synthesize", str(data), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert err.startswith("dpsynth: error: column 'sex': the header of ") and err.count("\n") == 1
+    assert "names it twice (columns 1 and 3); fix: give every column its own name" in err
+    assert not out.exists()
+
+
 def test_workload_only_for_aim(tmp_path, capsys):
     _, data, schema = _small_table(tmp_path)
     code = main(["synthesize", str(data), "--schema", str(schema), "-o", str(tmp_path / "s.csv"), "--workload", "sex,age"])
