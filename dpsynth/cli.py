@@ -32,10 +32,12 @@ EXIT_UNEXPECTED = 70
 def _cmd_schema_infer(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from dpsynth.io import types_from_values
+    from dpsynth.io import check_writable, types_from_values
     from dpsynth.release.source import read_frame
     from dpsynth.schema import Schema, infer_schema
 
+    if args.output:
+        check_writable(args.output, "--output")
     if args.engine == "duckdb":
         from dpsynth.engines import DuckDBProfiler
         from dpsynth.errors import ParameterError
@@ -160,12 +162,16 @@ def _check_engine_options(args: argparse.Namespace) -> None:
 
 
 def _cmd_synthesize(args: argparse.Namespace) -> int:
-    from dpsynth.io import write_table
+    from dpsynth.io import check_writable, write_table
     from dpsynth.release.source import open_source, source_kinds
     from dpsynth.schema import Schema
     from dpsynth.synthesizers import make_synthesizer
 
     _check_engine_options(args)
+    # before the fit: a refusal afterwards would throw away the budget just spent
+    check_writable(args.output, "--output", table=True)
+    if args.save_model:
+        check_writable(args.save_model, "--save-model")
     synth = make_synthesizer(args.method, **_synthesizer_options(args))
     synth.check_params()
     # numpy reads the table into pandas; duckdb and spark count the files where they lie.

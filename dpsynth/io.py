@@ -16,7 +16,7 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from dpsynth.errors import DataReadError, Problem
+from dpsynth.errors import DataReadError, Problem, parameter_error
 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -433,6 +433,43 @@ def file_format(source: str, files: list[str]) -> str:
     return kinds.pop()
 
 
+#: the extensions :func:`write_table` writes
+WRITABLE_TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+
+
+def check_writable(path: str | os.PathLike[str], name: str = "output", *, table: bool = False) -> None:
+    """Refuse, before any work is done, a path that cannot be written.
+
+    The path's folder must exist and be writable, or be creatable in the
+    nearest folder that exists; nothing is created here.
+
+    Parameters
+    ----------
+    path : str or path
+        The file (or folder) to be written.
+    name : str
+        The option's name, for the message.
+    table : bool
+        The path is a table for :func:`write_table`: its extension is checked too.
+
+    Raises
+    ------
+    ParameterError
+        If the extension is not a table's, a parent is a file, or the folder
+        that would hold it cannot be written.
+    """
+    target = Path(path)
+    if table and not target.name.lower().endswith(WRITABLE_TABLE_SUFFIXES):
+        raise parameter_error(name, str(path), f"a file ending in one of {', '.join(WRITABLE_TABLE_SUFFIXES)}")
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise parameter_error(name, str(path), f"a path whose folders are folders ({str(folder)!r} is a file)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise parameter_error(name, str(path), f"a path in a folder you can write to ({str(folder)!r} is not)")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only on success.
@@ -441,8 +478,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     it was (absent or unchanged).
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise parameter_error("output", str(path), f"a path that can be written ({exc.strerror})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     # mkstemp creates the file private (0600); published files get the usual umask mode.

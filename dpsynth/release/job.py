@@ -52,7 +52,7 @@ from dpsynth.errors import (
     Problem,
     parameter_error,
 )
-from dpsynth.io import write_table, write_text_atomic
+from dpsynth.io import check_writable, write_table, write_text_atomic
 from dpsynth.privacy.accountant import PrivacyBudget
 from dpsynth.privacy.ledger import Ledger, Reservation, data_fingerprint
 from dpsynth.release.manifest import (
@@ -214,6 +214,11 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
     _check_request(request)
     budget = PrivacyBudget.approx(float(request.epsilon), float(request.delta))
 
+    if not Path(request.ledger).is_file():  # a mistyped path would otherwise become a new, empty ledger
+        raise LedgerError(
+            f"no ledger at {request.ledger}; check the path, or create one with "
+            f"`dpsynth budget init --ledger {request.ledger} ...`"
+        )
     ledger = Ledger(request.ledger)
     _precheck_budget(ledger, request.dataset_id, budget)
     say(f"ledger: {request.dataset_id!r} can afford epsilon = {request.epsilon}, delta = {request.delta}")
@@ -240,8 +245,11 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
     if schema is None and request.engine != "duckdb":  # the DuckDB profiler marks a CSV's kinds itself
         schema = checked if request.engine == "numpy" else source_kinds(request.data, fit_on)
     out = Path(request.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    except OSError as exc:  # before the reservation: nothing is charged
+        raise parameter_error("out", str(out), f"a folder that can be written ({exc.strerror})") from None
     try:
         with ledger.reserve(request.dataset_id, fingerprint, budget, step_delta=step_delta) as reservation:
             try:
@@ -392,6 +400,11 @@ def _check_request(request: ReleaseRequest) -> None:
     if not (isinstance(rows, int) and not isinstance(rows, bool) and rows >= 1):
         raise parameter_error("evaluation_rows", rows, "a positive integer")
     out = Path(request.out)
+    if out.exists() and not out.is_dir():
+        raise parameter_error("out", str(out), "a folder (it is a file)")
+    check_writable(out, "out")  # the staging folder is made beside it
+    if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+        raise parameter_error("out", str(out), "a folder you can write to")
     if out.exists() and any(out.iterdir()):
         clash = [n for n in (SYNTHETIC_FILE, MANIFEST_FILE, REPORT_FILE) if (out / n).exists()]
         if clash:
