@@ -66,6 +66,22 @@ def test_schema_infer_from_data_is_marked_and_warns(tmp_path, capsys):
     assert "--public" in captured.err
 
 
+def test_importing_the_command_line_loads_no_privacy_library():
+    # Ctrl-C during an import before main() runs would print a traceback.
+    code = "import sys, dpsynth.cli; print(sorted(m for m in ('opendp', 'sklearn', 'scipy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_ctrl_c_while_the_commands_load_is_one_line(monkeypatch, capsys):
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("dpsynth.cli._command_groups", interrupted)
+    assert main(["budget", "show"]) == 130
+    assert capsys.readouterr().err == "dpsynth: interrupted; nothing was written\n"
+
+
 def test_errors_are_one_line_without_traceback(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "dpsynth", "schema", "infer", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "s.json")],
