@@ -16,8 +16,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dpsynth._version import __version__
-from dpsynth.cli_audit import add_audit_commands
-from dpsynth.cli_budget import add_budget_commands
 from dpsynth.errors import DPSynthError
 from dpsynth.io import write_text_atomic
 
@@ -32,10 +30,12 @@ EXIT_UNEXPECTED = 70
 def _cmd_schema_infer(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from dpsynth.io import types_from_values
+    from dpsynth.io import check_writable, types_from_values
     from dpsynth.release.source import read_frame
     from dpsynth.schema import Schema, infer_schema
 
+    if args.output:
+        check_writable(args.output, "--output")
     if args.engine == "duckdb":
         from dpsynth.engines import DuckDBProfiler
         from dpsynth.errors import ParameterError
@@ -160,12 +160,16 @@ def _check_engine_options(args: argparse.Namespace) -> None:
 
 
 def _cmd_synthesize(args: argparse.Namespace) -> int:
-    from dpsynth.io import write_table
+    from dpsynth.io import check_writable, write_table
     from dpsynth.release.source import open_source, source_kinds
     from dpsynth.schema import Schema
     from dpsynth.synthesizers import make_synthesizer
 
     _check_engine_options(args)
+    # before the fit: a refusal afterwards would throw away the budget just spent
+    check_writable(args.output, "--output", table=True)
+    if args.save_model:
+        check_writable(args.save_model, "--save-model")
     synth = make_synthesizer(args.method, **_synthesizer_options(args))
     synth.check_params()
     # numpy reads the table into pandas; duckdb and spark count the files where they lie.
@@ -330,15 +334,14 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 # ---------------------------------------------------------------------------------------
 # entry point
 # ---------------------------------------------------------------------------------------
-_COMMAND_GROUPS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
-    _add_schema,
-    _add_synthesize,
-    _add_release,
-    _add_verify,
-    add_budget_commands,
-    add_audit_commands,
-    _add_demo,
-)
+def _command_groups() -> tuple[Callable[[argparse._SubParsersAction], None], ...]:
+    # Imported here, inside main's handling of Ctrl-C: the budget commands load OpenDP,
+    # seconds of imports during which an interrupt would otherwise print a traceback.
+    from dpsynth.cli_audit import add_audit_commands
+    from dpsynth.cli_budget import add_budget_commands
+
+    return (_add_schema, _add_synthesize, _add_release, _add_verify, add_budget_commands,
+            add_audit_commands, _add_demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -349,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"dpsynth {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add_group in _COMMAND_GROUPS:
+    for add_group in _command_groups():
         add_group(sub)
     return parser
 
@@ -361,12 +364,12 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     warnings.showwarning = _show_warning
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
-        return 2
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help(sys.stderr)
+            return 2
         return int(args.func(args) or EXIT_OK)
     except DPSynthError as exc:
         message = str(exc).replace("\n", "\n  ") if "\n" in str(exc) else str(exc)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dpsynth.errors import LedgerError, ParameterError
+from dpsynth.io import check_writable
 from dpsynth.privacy.accountant import PrivacyBudget
 from dpsynth.privacy.ledger import Ledger, data_fingerprint
 
@@ -69,6 +70,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     if args.fingerprint is not None and args.engine != "numpy":
         raise ParameterError("--engine chooses how --data is fingerprinted; it is not used with --fingerprint")
     budget = _budget_from_args(args)
+    check_writable(_ledger_path(args), "--ledger")
     if args.data is not None and args.engine == "numpy":
         from dpsynth.release.source import read_frame
 

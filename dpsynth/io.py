@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import glob
+import gzip
 import os
 import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
 
-from dpsynth.errors import DataReadError, Problem
+from dpsynth.errors import DataReadError, Problem, parameter_error
 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -52,13 +55,143 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         if name.endswith(PARQUET_SUFFIXES):
             return _read_parquet(p)
         if name.endswith(CSV_SUFFIXES):
-            return restore_csv_types(pd.read_csv(p))
-    except (OSError, ValueError, UnicodeDecodeError, ImportError) as exc:
-        raise DataReadError(
-            [Problem(None, f"cannot read {str(p)!r}: {exc}", "check that the file is a valid CSV or Parquet file")]
-        ) from None
+            delimiter = check_csv(p)
+            return restore_csv_types(pd.read_csv(p, sep=delimiter))
+    except DataReadError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise DataReadError([_not_utf8(p, exc)]) from None
+    except (OSError, ValueError, ImportError) as exc:
+        raise DataReadError([_unreadable(p, exc)]) from None
     raise DataReadError(
         [Problem(None, f"{str(p)!r} has an unsupported extension", f"use one of {', '.join(TABLE_SUFFIXES)}")]
+    )
+
+
+#: the field separators a CSV file may use, told apart by its header line
+CSV_DELIMITERS = (",", ";", "\t", "|")
+#: rows of another length than the header listed in one refusal
+_RAGGED_SHOWN = 5
+
+
+def _open_csv_text(path: Path) -> IO[str]:
+    """A CSV file as UTF-8 text (a byte-order mark skipped), gzip-compressed or not."""
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return path.open(encoding="utf-8-sig", newline="")
+
+
+def csv_header(path: str | os.PathLike[str]) -> tuple[str, list[str]]:
+    """The field separator of a CSV file and its column names, from its header line alone.
+
+    The separator is the one of :data:`CSV_DELIMITERS` that splits the header
+    into the most fields (a comma on a tie, unless it splits a quoted name), so a file saved with semicolons or
+    tabs (as spreadsheets do in many locales) is read as its columns, not as
+    one. Only the header, public like every column name, is read.
+
+    Returns
+    -------
+    (str, list of str)
+        The separator and the column names.
+
+    Raises
+    ------
+    DataReadError
+        If the file is empty, or a column of the header has no name or the
+        name of another column (pandas and DuckDB would rename it, and the
+        synthetic table would not have the columns of the input).
+    UnicodeDecodeError
+        If the header is not UTF-8 text.
+    """
+    p = Path(path)
+    try:
+        with _open_csv_text(p) as handle:
+            line = handle.readline()
+    except (OSError, EOFError) as exc:  # a corrupt gzip stream, an unreadable file
+        raise DataReadError([_unreadable(p, exc)]) from None
+    if not line.strip():
+        raise DataReadError([Problem(None, f"{str(p)!r} is empty or starts with a blank line",
+                                     "write the column names on the first line, then one row per line")])
+    splits = [next(csv.reader([line], delimiter=d)) for d in CSV_DELIMITERS]
+    # most fields; on a tie, fewest fields left holding a quote (split inside a quoted name)
+    delimiter, names = max(
+        zip(CSV_DELIMITERS, splits, strict=True),
+        key=lambda pair: (len(pair[1]), -sum('"' in name for name in pair[1])),
+    )
+    problems = []
+    for position, column in enumerate(names, start=1):
+        if not column.strip():
+            problems.append(Problem(None, f"column {position} of the header of {str(p)!r} has no name",
+                                    "give every column a name in the first line"))
+        elif column in names[: position - 1]:
+            problems.append(Problem(column, f"the header of {str(p)!r} names it twice (columns "
+                                    f"{names.index(column) + 1} and {position})",
+                                    "give every column its own name in the first line"))
+    if problems:
+        raise DataReadError(problems)
+    return delimiter, names
+
+
+def check_csv(path: str | os.PathLike[str]) -> str:
+    """The separator of a CSV file, once every row has as many fields as its header.
+
+    pandas would fill a short row's last columns with missing values and
+    DuckDB may read a file with long rows as one column: either way the table
+    would silently not be the one written. Blank lines are skipped, as pandas
+    skips them.
+
+    Returns
+    -------
+    str
+        The separator (see :func:`csv_header`).
+
+    Raises
+    ------
+    DataReadError
+        If the header cannot be used (:func:`csv_header`) or a row has another
+        number of fields than the header; the refusal names up to five rows.
+    UnicodeDecodeError
+        If the file is not UTF-8 text.
+    """
+    p = Path(path)
+    delimiter, names = csv_header(p)
+    ragged, count = [], 0
+    # pandas reads a field of any length; the csv module stops at 128 KiB by default
+    csv.field_size_limit(2**31 - 1)
+    try:
+        with _open_csv_text(p) as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            next(reader)
+            for row in reader:
+                if row and len(row) != len(names) and not (len(row) == 1 and not row[0].strip()):
+                    count += 1
+                    if len(ragged) < _RAGGED_SHOWN:
+                        ragged.append(f"line {reader.line_num} has {len(row)}")
+    except (OSError, EOFError, csv.Error) as exc:
+        raise DataReadError([_unreadable(p, exc)]) from None
+    if count:
+        shown = "; ".join(ragged) + ("; ..." if count > len(ragged) else "")
+        raise DataReadError([Problem(
+            None,
+            f"{count} row(s) of {str(p)!r} have another number of fields than its header's "
+            f"{len(names)} ({shown})",
+            "give every row one field per column (an empty field for a missing value), and quote "
+            "fields that hold the separator",
+        )])
+    return delimiter
+
+
+def _unreadable(path: Path, exc: BaseException) -> Problem:
+    return Problem(None, f"cannot read {str(path)!r}: {exc}", "check that the file is a valid CSV or Parquet file")
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> Problem:
+    byte = exc.object[exc.start: exc.start + 1].hex()
+    return Problem(
+        None,
+        f"{str(path)!r} is not UTF-8 text (byte 0x{byte} is not UTF-8; Latin-1 or Windows-1252 "
+        "files hold such bytes)",
+        "save it as UTF-8 (in Excel: Save As, 'CSV UTF-8'; or iconv -f latin1 -t utf-8)",
     )
 
 
@@ -242,17 +375,28 @@ def listed_source(source: str | os.PathLike[str]) -> tuple[list[str], str]:
     very files a release fingerprints); a URL (``s3://``, ``hdfs://``) is
     left for the engine to list, its format told by its extension.
 
+    The header of every local CSV file is checked (:func:`csv_header`): the
+    engines would rename a duplicate or unnamed column.
+
     Raises
     ------
     DataReadError
-        If a local path matches nothing or mixes formats.
+        If a local path matches nothing, mixes formats, or a CSV header names
+        a column twice or leaves one unnamed.
     """
     path = os.fspath(source)
     if "://" in path:
         parquet = Path(path.rstrip("/")).name.lower().endswith(PARQUET_SUFFIXES)
         return [path], "parquet" if parquet else "csv"
     files = [str(p) for _, p in source_files(path)]
-    return files, file_format(path, files)
+    kind = file_format(path, files)
+    if kind == "csv":
+        for file in files:
+            try:
+                csv_header(file)
+            except UnicodeDecodeError as exc:
+                raise DataReadError([_not_utf8(Path(file), exc)]) from None
+    return files, kind
 
 
 def _fixed_root(pattern: str) -> Path:
@@ -289,6 +433,43 @@ def file_format(source: str, files: list[str]) -> str:
     return kinds.pop()
 
 
+#: the extensions :func:`write_table` writes
+WRITABLE_TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+
+
+def check_writable(path: str | os.PathLike[str], name: str = "output", *, table: bool = False) -> None:
+    """Refuse, before any work is done, a path that cannot be written.
+
+    The path's folder must exist and be writable, or be creatable in the
+    nearest folder that exists; nothing is created here.
+
+    Parameters
+    ----------
+    path : str or path
+        The file (or folder) to be written.
+    name : str
+        The option's name, for the message.
+    table : bool
+        The path is a table for :func:`write_table`: its extension is checked too.
+
+    Raises
+    ------
+    ParameterError
+        If the extension is not a table's, a parent is a file, or the folder
+        that would hold it cannot be written.
+    """
+    target = Path(path)
+    if table and not target.name.lower().endswith(WRITABLE_TABLE_SUFFIXES):
+        raise parameter_error(name, str(path), f"a file ending in one of {', '.join(WRITABLE_TABLE_SUFFIXES)}")
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise parameter_error(name, str(path), f"a path whose folders are folders ({str(folder)!r} is a file)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise parameter_error(name, str(path), f"a path in a folder you can write to ({str(folder)!r} is not)")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only on success.
@@ -297,8 +478,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     it was (absent or unchanged).
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise parameter_error("output", str(path), f"a path that can be written ({exc.strerror})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     # mkstemp creates the file private (0600); published files get the usual umask mode.

@@ -1,8 +1,10 @@
 import json
+import re
 import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from dpsynth import __version__
 from dpsynth.cli import main
@@ -62,6 +64,22 @@ def test_schema_infer_from_data_is_marked_and_warns(tmp_path, capsys):
     schema = json.loads(captured.out)
     assert schema["columns"][0]["source"] == "data"
     assert "--public" in captured.err
+
+
+def test_importing_the_command_line_loads_no_privacy_library():
+    # Ctrl-C during an import before main() runs would print a traceback.
+    code = "import sys, dpsynth.cli; print(sorted(m for m in ('opendp', 'sklearn', 'scipy') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_ctrl_c_while_the_commands_load_is_one_line(monkeypatch, capsys):
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("dpsynth.cli._command_groups", interrupted)
+    assert main(["budget", "show"]) == 130
+    assert capsys.readouterr().err == "dpsynth: interrupted; nothing was written\n"
 
 
 def test_errors_are_one_line_without_traceback(tmp_path):
@@ -127,6 +145,62 @@ def test_synthesize_refuses_bad_input_and_writes_nothing(tmp_path, capsys):
     assert "column 'sex'" in err and "'X'" in err and "fix:" in err
     assert not out.exists()
     assert list(tmp_path.glob("*.tmp")) == []
+
+
+def test_synthesize_a_semicolon_csv_keeps_its_columns(tmp_path, capsys):
+    df, data, schema = _small_table(tmp_path)
+    df.to_csv(data, index=False, sep=";")  # as a spreadsheet saves it in many locales
+    out = tmp_path / "synth.csv"
+    code = main(["synthesize", str(data), "--schema", str(schema), "-o", str(out), "--method", "independent"])
+    assert code == 0, capsys.readouterr().err
+    assert list(pd.read_csv(out).columns) == ["sex", "age", "smoker"]
+
+
+def test_synthesize_refuses_a_duplicate_header_name_in_one_line(tmp_path, capsys):
+    df, data, schema = _small_table(tmp_path)
+    data.write_text(data.read_text().replace("sex,age,smoker", "sex,age,sex", 1))
+    out = tmp_path / "synth.csv"
+    code = main(["synthesize", str(data), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert err.startswith("dpsynth: error: column 'sex': the header of ") and err.count("\n") == 1
+    assert "names it twice (columns 1 and 3); fix: give every column its own name" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("output", "message"), [
+    ("d.csv/synth.csv", r"--output \('.*d.csv/synth.csv'\) must be a path whose folders are folders"),
+    ("synth.xlsx", r"--output \('.*synth.xlsx'\) must be a file ending in one of .csv, .csv.gz, .parquet, .pq"),
+])
+def test_synthesize_refuses_an_output_it_cannot_write_before_fitting(tmp_path, capsys, monkeypatch, output, message):
+    from dpsynth.synthesizers.base import Synthesizer
+
+    df, data, schema = _small_table(tmp_path)
+    monkeypatch.setattr(Synthesizer, "fit", lambda *a, **k: pytest.fail("the fit ran"))
+    code = main(["synthesize", str(data), "--schema", str(schema), "-o", str(tmp_path / output)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert re.match("dpsynth: error: " + message, err)
+
+
+def test_release_refuses_a_mistyped_ledger_and_creates_none(tmp_path, capsys):
+    df, data, schema = _small_table(tmp_path)
+    ledger = tmp_path / "typo" / "ledger.db"
+    code = main(["release", str(data), "--dataset-id", "x", "--ledger", str(ledger), "--out", str(tmp_path / "out")])
+    assert code == 4
+    assert "dpsynth: error: no ledger at " in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists() and not (tmp_path / "out").exists()
+
+
+def test_release_refuses_an_out_that_is_a_file(tmp_path, capsys):
+    from dpsynth.privacy.accountant import PrivacyBudget
+    from dpsynth.privacy.ledger import Ledger
+
+    df, data, schema = _small_table(tmp_path)
+    Ledger(tmp_path / "l.db").init_dataset("x", "f" * 64, PrivacyBudget.approx(4.0, 1e-6))
+    code = main(["release", str(data), "--dataset-id", "x", "--ledger", str(tmp_path / "l.db"), "--out", str(data)])
+    assert code == 2
+    assert re.match(r"dpsynth: error: out \('.*d.csv'\) must be a folder \(it is a file\)", capsys.readouterr().err)
 
 
 def test_workload_only_for_aim(tmp_path, capsys):

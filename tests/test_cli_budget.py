@@ -135,6 +135,12 @@ def test_missing_ledger_is_a_typed_error(tmp_path):
     assert not (tmp_path / "none.sqlite").exists()
 
 
+def test_init_refuses_a_ledger_path_inside_a_file_before_reading_the_table(tmp_path, table):
+    with pytest.raises(DPSynthError, match=r"--ledger \('.*t.csv/l.sqlite'\) must be a path whose folders are folders"):
+        run(["budget", "init", "--ledger", str(table / "l.sqlite"), "--dataset", "x", "--data", str(tmp_path / "none.csv"),
+             "--epsilon", "1", "--delta", "1e-6"])
+
+
 def test_init_with_engine_fingerprints_files_not_rows(tmp_path, table):
     from dpsynth.release.source import files_fingerprint
 

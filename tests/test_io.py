@@ -143,3 +143,84 @@ def test_a_source_is_listed_once_for_every_engine(tmp_path):
     assert listed_source("s3://bucket/people/*.csv.gz") == (["s3://bucket/people/*.csv.gz"], "csv")
     with pytest.raises(DataReadError, match="no file matches"):
         listed_source(tmp_path / "*.pq")
+
+
+ROWS = ["1,x,2.5", "2,y,3.5", "3,z,4.5"]
+
+
+@pytest.mark.parametrize("separator", [";", "\t", "|"])
+def test_a_csv_saved_with_another_separator_is_read_as_its_columns(tmp_path, separator):
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(r.replace(",", separator) for r in ["id,code,score", *ROWS]) + "\n")
+    df = read_table(path)
+    comma = tmp_path / "comma.csv"
+    comma.write_text("\n".join(["id,code,score", *ROWS]) + "\n")
+    pd.testing.assert_frame_equal(df, read_table(comma))
+
+
+def test_a_comma_inside_a_quoted_header_name_does_not_pick_the_separator(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('id;"a,b"\n1;2\n')
+    assert list(read_table(path).columns) == ["id", "a,b"]
+
+
+def test_quoted_fields_with_the_separator_and_newlines_are_one_field(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes(b'\xef\xbb\xbfid,note\r\n1,"a, b\r\nc"\r\n2,d\r\n')  # BOM, Windows lines
+    df = read_table(path)
+    assert list(df.columns) == ["id", "note"]
+    assert df["note"].tolist() == ["a, b\r\nc", "d"]
+
+
+@pytest.mark.parametrize(("header", "message"), [
+    ("id,code,id", r"column 'id': the header of '.*t.csv' names it twice \(columns 1 and 3\); fix: give every column"),
+    ("id,,score", r"column 2 of the header of '.*t.csv' has no name; fix: give every column a name"),
+    ("id, ,score", r"column 2 of the header"),
+])
+def test_a_header_that_pandas_would_rename_is_refused(tmp_path, header, message):
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join([header, *ROWS]) + "\n")
+    with pytest.raises(DataReadError, match=message):
+        read_table(path)
+    from dpsynth.io import listed_source  # the DuckDB and Spark engines list their files with it
+
+    with pytest.raises(DataReadError, match=message):
+        listed_source(path)
+
+
+def test_rows_with_more_or_fewer_fields_than_the_header_are_refused_with_their_lines(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("id,code,score\n1,x,2.5\n2,y\n\n3,z,4.5,extra\n")
+    message = (r"2 row\(s\) of '.*t.csv' have another number of fields than its header's 3 "
+               r"\(line 3 has 2; line 5 has 4\); fix: give every row one field per column")
+    with pytest.raises(DataReadError, match=message):
+        read_table(path)
+
+
+def test_a_latin1_file_is_refused_with_how_to_save_it_as_utf8(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes("id,country\n1,Curaçao\n".encode("latin-1"))
+    with pytest.raises(DataReadError, match=r"is not UTF-8 text \(byte 0xe7 .*; fix: save it as UTF-8"):
+        read_table(path)
+
+
+def test_an_empty_csv_is_refused_as_empty(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("")
+    with pytest.raises(DataReadError, match="is empty .*; fix: write the column names on the first line"):
+        read_table(path)
+
+
+def test_a_gzip_csv_is_read_through_the_same_checks(tmp_path):
+    import gzip
+
+    path = tmp_path / "t.csv.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write("id;code\n1;x\n2;y\n")
+    assert list(read_table(path).columns) == ["id", "code"]
+
+
+def test_a_long_text_field_is_read_as_pandas_reads_it(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(f"id,note\n1,{'x' * 200_000}\n")
+    assert len(read_table(path)["note"][0]) == 200_000

@@ -56,6 +56,7 @@ quantile candidates alike.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -84,6 +85,11 @@ from dpsynth.privacy.mechanisms import (
     thresholded_histogram,
 )
 from dpsynth.schema import AUTO_RESOLUTION, DEFAULT_BINS, ColumnKind, ColumnSpec, Schema
+
+
+class DiscoveryWarning(UserWarning):
+    """DP discovery released a domain the synthetic column cannot use (no category at all)."""
+
 
 #: public default range of the candidate grid for numeric bounds
 DEFAULT_NUMERIC_RANGE = (-1e9, 1e9)
@@ -497,6 +503,16 @@ def discover_schema(
                 **params,
             )
             cats = _ordered(profiler.category_values(step.column, released))
+            if not cats:  # said from the released (DP) result only: nothing private in it
+                warnings.warn(
+                    f"column {step.column!r}: DP discovery released no category (none is held by "
+                    f"enough rows to pass the noisy threshold of about {step.threshold} rows), so "
+                    "every synthetic value of this column is the \"other\" label; fix: declare its "
+                    "categories in the schema, drop the column if it identifies rows, or give "
+                    "discovery more budget (a larger epsilon or discovery_fraction)",
+                    DiscoveryWarning,
+                    stacklevel=2,
+                )
             schema = schema.with_column(
                 replace(spec, categories=cats, source="dp", on_unknown="other")
             )

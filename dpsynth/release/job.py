@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from dpsynth._version import __version__
+from dpsynth.encoding import DEFAULT_OTHER_LABEL
 from dpsynth.encoding.formats import conform_frame
 from dpsynth.errors import (
     BudgetExceededError,
@@ -51,7 +52,7 @@ from dpsynth.errors import (
     Problem,
     parameter_error,
 )
-from dpsynth.io import write_table, write_text_atomic
+from dpsynth.io import check_writable, write_table, write_text_atomic
 from dpsynth.privacy.accountant import PrivacyBudget
 from dpsynth.privacy.ledger import Ledger, Reservation, data_fingerprint
 from dpsynth.release.manifest import (
@@ -213,6 +214,11 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
     _check_request(request)
     budget = PrivacyBudget.approx(float(request.epsilon), float(request.delta))
 
+    if not Path(request.ledger).is_file():  # a mistyped path would otherwise become a new, empty ledger
+        raise LedgerError(
+            f"no ledger at {request.ledger}; check the path, or create one with "
+            f"`dpsynth budget init --ledger {request.ledger} ...`"
+        )
     ledger = Ledger(request.ledger)
     _precheck_budget(ledger, request.dataset_id, budget)
     say(f"ledger: {request.dataset_id!r} can afford epsilon = {request.epsilon}, delta = {request.delta}")
@@ -239,8 +245,11 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
     if schema is None and request.engine != "duckdb":  # the DuckDB profiler marks a CSV's kinds itself
         schema = checked if request.engine == "numpy" else source_kinds(request.data, fit_on)
     out = Path(request.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    except OSError as exc:  # before the reservation: nothing is charged
+        raise parameter_error("out", str(out), f"a folder that can be written ({exc.strerror})") from None
     try:
         with ledger.reserve(request.dataset_id, fingerprint, budget, step_delta=step_delta) as reservation:
             try:
@@ -391,6 +400,11 @@ def _check_request(request: ReleaseRequest) -> None:
     if not (isinstance(rows, int) and not isinstance(rows, bool) and rows >= 1):
         raise parameter_error("evaluation_rows", rows, "a positive integer")
     out = Path(request.out)
+    if out.exists() and not out.is_dir():
+        raise parameter_error("out", str(out), "a folder (it is a file)")
+    check_writable(out, "out")  # the staging folder is made beside it
+    if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+        raise parameter_error("out", str(out), "a folder you can write to")
     if out.exists() and any(out.iterdir()):
         clash = [n for n in (SYNTHETIC_FILE, MANIFEST_FILE, REPORT_FILE) if (out / n).exists()]
         if clash:
@@ -546,8 +560,9 @@ def _audit(
 
     runs = GAME_RUNS[request.audit]
     say(f"audit (mode A): distinguishing game, {runs} runs per world ...")
-    schema = synth.schema_
-    domain = {s.name: list(s.categories) for s in schema if s.kind is ColumnKind.CATEGORICAL and s.categories}
+    domain, single = _game_domain(synth.schema_)
+    # A column with one possible value cannot differ between the two worlds: it is left out.
+    schema = synth.schema_.select(c for c in synth.schema_.names if c not in single)
     klass, params = type(synth), {k: v for k, v in synth.get_params().items() if k != "random_state"}
     params["public"] = True  # the game's schema is the released one: public by now
 
@@ -562,7 +577,7 @@ def _audit(
         float(request.delta),
         runs=runs,
         canary="disagreeing",
-        data=synthetic.dropna().head(50).reset_index(drop=True),
+        data=synthetic[list(schema.names)].dropna().head(50).reset_index(drop=True),
         canary_options={"domain": domain},
         n_jobs=request.n_jobs,
         seed=request.seed or 0,
@@ -581,6 +596,11 @@ def _audit(
             "tiny worst-case dataset built from released synthetic rows.",
         ],
     }
+    if single:
+        result["notes"].append(
+            f"Column(s) {', '.join(single)} can take only one value in the released schema, so no "
+            "record can differ there: the game ran the pipeline without them."
+        )
     if holdout is None:
         result["notes"].append(
             "No holdout was given: membership and attribute-inference risks need real records "
@@ -602,6 +622,29 @@ def _audit(
     result["attacks"] = [_attack_row(row) for row in risk.summary().to_dict(orient="records")]
     result["notes"].extend(risk.warnings)
     return result, shared
+
+
+def _game_domain(schema: Schema) -> tuple[dict[str, list[Any]], list[str]]:
+    """The values the game's target may take per categorical and boolean column, from the
+    released schema (public); and the columns that can take only one value.
+
+    A categorical column discovered with DP also holds ``"<other>"``, the value every
+    undiscovered category decodes to. Numeric columns take their bounds in the game.
+    """
+    domain: dict[str, list[Any]] = {}
+    single = []
+    for spec in schema:
+        if spec.kind is ColumnKind.CATEGORICAL:
+            values = [*(spec.categories or ()), *([DEFAULT_OTHER_LABEL] if spec.on_unknown == "other" else [])]
+        elif spec.kind is ColumnKind.BOOLEAN:
+            values = [False, True]
+        else:
+            continue
+        if len(values) < 2:
+            single.append(spec.name)
+        else:
+            domain[spec.name] = values
+    return domain, single
 
 
 def _attack_row(row: dict[str, Any]) -> dict[str, Any]:

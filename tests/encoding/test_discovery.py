@@ -377,3 +377,27 @@ def test_duckdb_counts_midnights_as_pandas_does(tmp_path):
     expected = PandasProfiler(df).midnight_counts("t")
     assert expected.sum() == 398
     np.testing.assert_array_equal(DuckDBProfiler(tmp_path / "t.parquet").midnight_counts("t"), expected)
+
+
+def test_a_column_of_unique_ids_releases_no_category_and_says_so_with_the_fix():
+    from dpsynth.encoding.discovery import DiscoveryWarning
+
+    budget = PrivacyBudget.approx(1.0, 1e-6)
+    acc = Accountant(budget)
+    ids = pd.DataFrame({"patient_id": [f"P{i:05d}" for i in range(2000)]})
+    with pytest.warns(DiscoveryWarning, match=(
+        r"column 'patient_id': DP discovery released no category \(none is held by enough rows "
+        r"to pass the noisy threshold of about 2\d rows\).*fix: declare its categories")):
+        result = discover_schema(
+            ids, Schema((ColumnSpec("patient_id", "categorical"),)), accountant=acc,
+            cost_per_column=budget.rho_cap(CATEGORY_DELTA) * (1 - 1e-6), category_delta=CATEGORY_DELTA,
+        )
+    # each id is held by one row: releasing any would break the guarantee
+    assert result.schema["patient_id"].categories == ()
+
+
+def test_discovery_that_releases_categories_warns_nothing(recwarn):
+    budget = PrivacyBudget.approx(1.0, 1e-6)
+    discover_schema(_city_table(), _city_schema(), accountant=Accountant(budget),
+                    cost_per_column=budget.rho_cap(CATEGORY_DELTA) * (1 - 1e-6), category_delta=CATEGORY_DELTA)
+    assert not [w for w in recwarn if "DP discovery released" in str(w.message)]

@@ -155,6 +155,26 @@ def test_quick_audit_is_recorded_in_manifest_and_report(setup, monkeypatch):
     assert 'id="audit"' in (tmp_path / "out" / "report.html").read_text()
 
 
+def test_the_audit_runs_on_columns_whose_released_domain_has_one_value(tmp_path, monkeypatch):
+    # DP discovery at a small epsilon often keeps one category, or none (every value
+    # "<other>"), and a flag may be False in every sampled row: the game's target must
+    # still differ from the copied record, on the released domain, not on 50 rows.
+    monkeypatch.setitem(job.GAME_RUNS, "quick", 12)
+    data, ledger_path = tmp_path / "data.csv", tmp_path / "ledger.db"
+    _table(600, 0).assign(site="A", flag=False, unit="ward 7").to_csv(data, index=False)
+    Ledger(ledger_path).init_dataset("toy", data_fingerprint(read_frame(data)), PrivacyBudget.approx(2.0, 1e-6))
+    schema = Schema((
+        *SCHEMA.columns,
+        ColumnSpec("site", ColumnKind.CATEGORICAL, categories=("A",)),
+        ColumnSpec("flag", ColumnKind.BOOLEAN),
+        ColumnSpec("unit", ColumnKind.CATEGORICAL, categories=(), on_unknown="other"),
+    ))
+    run_release(_request(tmp_path, data, ledger_path, schema=schema, audit="quick"))
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["audit"]["mechanism_verification"]["runs_per_world"] == 12
+    assert any("site, unit" in note and "one value" in note for note in manifest["audit"]["notes"])
+
+
 def test_the_manifest_holds_no_hash_and_no_exact_count_of_the_private_table(setup, monkeypatch):
     tmp_path, data, ledger_path = setup
     monkeypatch.setitem(job.GAME_RUNS, "quick", 12)
