@@ -203,10 +203,17 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     back as ``float64`` or ``object`` when a value is missing and as
     ``int64`` or ``bool`` when none is, so its kind would hang on one value:
     it is read as pandas' nullable ``Int64`` (or ``boolean``) either way.
+    A decimal column is read as ``float64`` (pandas would give Python
+    ``Decimal`` objects), the numbers DuckDB and Spark read it as.
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_decimal(field.type):
+            table = table.set_column(i, pa.field(field.name, pa.float64(), field.nullable),
+                                     table.column(i).cast(pa.float64()))
     df = table.to_pandas()
     described = {
         column.get("field_name", column.get("name"))

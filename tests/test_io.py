@@ -126,6 +126,24 @@ def test_a_parquet_files_declared_types_decide_the_dtypes_whatever_the_values(tm
     assert read_table(path).dtypes.astype(str).tolist() == ["int64", "Int64", "bool"]
 
 
+def test_a_parquet_decimal_column_is_read_as_numbers_of_the_kind_duckdb_reads(tmp_path):
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from dpsynth.engines import DuckDBProfiler
+    from dpsynth.schema import infer_schema
+
+    path = tmp_path / "prices.parquet"
+    prices = pa.array([decimal.Decimal("0.50"), None, decimal.Decimal("12.25")], pa.decimal128(9, 2))
+    pq.write_table(pa.table({"price": prices}), path)
+    df = read_table(path)
+    assert str(df["price"].dtype) == "float64"
+    assert df["price"].tolist()[::2] == [0.5, 12.25] and df["price"].isna().tolist() == [False, True, False]
+    assert [s.kind for s in infer_schema(df, kinds_only=True)] == [s.kind for s in DuckDBProfiler(path).kinds()]
+
+
 def test_a_source_is_listed_once_for_every_engine(tmp_path):
     from dpsynth.io import listed_source
 

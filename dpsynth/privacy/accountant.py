@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
-from dpsynth.errors import BudgetExceededError, PrivacyError, parameter_error
+from dpsynth.errors import BudgetExceededError, ParameterError, PrivacyError, parameter_error
 from dpsynth.privacy._opendp import dp
 
 #: relative slack when comparing a floating-point spend with a budget, so that a
@@ -188,7 +188,18 @@ class PrivacyBudget:
         """An (epsilon, delta)-DP target, spent in rho through zCDP."""
         epsilon = _check_positive("epsilon", epsilon)
         delta = _check_delta(delta)
-        return cls("zcdp", epsilon, delta, rho_of_epsilon(epsilon, delta))
+        rho = rho_of_epsilon(epsilon, delta)
+        try:
+            # Checked now: the spend is reported in epsilon after every step, and a failure
+            # there would come after noise was drawn.
+            epsilon_of_rho(rho, delta)
+        except ParameterError:
+            raise parameter_error(
+                "epsilon", epsilon,
+                f"small enough for OpenDP to convert at delta {delta} (10,000 converts; a budget "
+                "this large protects almost nothing)",
+            ) from None
+        return cls("zcdp", epsilon, delta, rho)
 
     @classmethod
     def zcdp(cls, rho: float, delta: float | None = None) -> PrivacyBudget:

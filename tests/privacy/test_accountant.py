@@ -199,3 +199,11 @@ def test_charge_validates_itself():
         Charge("discover", rho=0.1, delta=1.0)
     with pytest.raises(ParameterError, match=r"^charge \("):
         Accountant(PrivacyBudget.zcdp(1.0)).charge({"rho": 0.1})
+
+
+def test_an_epsilon_too_large_to_convert_is_refused_when_the_budget_is_made():
+    with pytest.raises(ParameterError, match=r"epsilon.*small enough for OpenDP to convert"):
+        PrivacyBudget.approx(1e5, 1e-9)
+    acc = Accountant(PrivacyBudget.approx(1e4, 1e-9))
+    acc.charge(Charge("measure", rho=acc.budget.rho))
+    assert acc.spent.epsilon <= 1e4
