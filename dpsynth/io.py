@@ -406,6 +406,32 @@ def listed_source(source: str | os.PathLike[str]) -> tuple[list[str], str]:
     return files, kind
 
 
+def csv_separator(files: list[str]) -> str | None:
+    """The field separator the CSV files an engine reads share, from their headers.
+
+    None for a URL, whose files the engine lists and sniffs itself.
+
+    Raises
+    ------
+    DataReadError
+        If a header cannot be used (:func:`csv_header`) or the files do not
+        all use one separator.
+    """
+    if any("://" in f for f in files):
+        return None
+    found: dict[str, str] = {}
+    for file in files:
+        try:
+            found.setdefault(csv_header(file)[0], file)
+        except UnicodeDecodeError as exc:
+            raise DataReadError([_not_utf8(Path(file), exc)]) from None
+    if len(found) > 1:
+        shown = ", ".join(f"{sep!r} in {file!r}" for sep, file in found.items())
+        raise DataReadError([Problem(None, f"the CSV files do not share one separator ({shown})",
+                                     "save every file with the same separator")])
+    return next(iter(found), None)
+
+
 def _fixed_root(pattern: str) -> Path:
     """The folders of a glob before its first wildcard."""
     parts = Path(pattern).parts

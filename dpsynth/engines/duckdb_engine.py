@@ -32,7 +32,7 @@ from dpsynth.engines.sql import (
     type_problem,
 )
 from dpsynth.errors import DataReadError, EngineError, InputDataError, Problem, parameter_error
-from dpsynth.io import listed_source
+from dpsynth.io import check_csv, csv_separator, listed_source
 
 #: the text pandas.read_csv reads as missing by default, so a CSV means the same through either path
 CSV_NA_VALUES = (
@@ -192,7 +192,7 @@ def read_csv_as_pandas(con: Any, files: Any) -> Any:
     (12 s against 0.35 s for a query on 10^6 rows of Adult; DP discovery runs
     one or two queries per column).
     """
-    options = {"header": True, "na_values": list(CSV_NA_VALUES)}
+    options = csv_options(files)
     sniffed = con.read_csv(files, sample_size=-1, **options)
     types = {c: str(t) for c, t in zip(sniffed.columns, sniffed.types, strict=True)}
     booleans = [c for c, t in types.items() if t == "BOOLEAN"]
@@ -203,6 +203,37 @@ def read_csv_as_pandas(con: Any, files: Any) -> Any:
         (flags,) = text.query("src", f"SELECT {checks} FROM src").fetchall()
         types.update({c: "VARCHAR" for c, ok in zip(booleans, flags, strict=True) if ok is False})
     return con.read_csv(files, dtype=types, **options)
+
+
+def csv_options(files: list[str]) -> dict[str, Any]:
+    """DuckDB's options to read CSV files as pandas reads them.
+
+    A header row, pandas' missing-value text, and for local files the separator
+    their header lines use (:func:`dpsynth.io.csv_separator`), quotes escaped by
+    doubling and no leading row skipped: left to itself, the sniffer takes a file
+    whose rows have different numbers of fields for one column, or skips rows to
+    a header that fits.
+    """
+    options: dict[str, Any] = {"header": True, "na_values": list(CSV_NA_VALUES)}
+    separator = csv_separator(files)
+    if separator is not None:
+        options.update(sep=separator, quotechar='"', escapechar='"', skiprows=0)
+    return options
+
+
+def csv_read_error(path: str, files: list[str], exc: Exception) -> DataReadError:
+    """The refusal of CSV files DuckDB cannot read: rows of the wrong length named, if that is why."""
+    for file in files:
+        if "://" not in file:
+            try:
+                check_csv(file)
+            except DataReadError as precise:
+                return precise
+            except UnicodeDecodeError:
+                break  # DuckDB's own message says where
+    first = str(exc).strip().splitlines()[0]
+    return DataReadError([Problem(None, f"cannot read {path!r}: {first}",
+                                  "check that the path or glob names CSV or Parquet files")])
 
 
 def _quote(name: str) -> str:
@@ -223,11 +254,9 @@ def read_csv_text(source: Any, connection: Any) -> Any:
     path = os.fspath(source)
     files, _ = listed_source(path)
     try:
-        return connection.read_csv(files, all_varchar=True, header=True, na_values=list(CSV_NA_VALUES))
+        return connection.read_csv(files, all_varchar=True, **csv_options(files))
     except (duckdb.IOException, duckdb.InvalidInputException) as exc:
-        raise DataReadError(
-            [Problem(None, f"cannot read {path!r}: {exc}", "check that the path or glob names CSV files")]
-        ) from None
+        raise csv_read_error(path, files, exc) from None
 
 
 def read_source(source: Any, connection: Any = None) -> Any:
@@ -258,6 +287,8 @@ def read_source(source: Any, connection: Any = None) -> Any:
             return con.read_parquet(files)
         return read_csv_as_pandas(con, files)
     except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+        if kind == "csv":
+            raise csv_read_error(path, files, exc) from None
         raise DataReadError(
             [Problem(None, f"cannot read {path!r}: {exc}", "check that the path or glob names CSV or Parquet files")]
         ) from None

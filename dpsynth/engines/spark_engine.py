@@ -35,7 +35,7 @@ from dpsynth.engines.sql import (
     type_problem,
 )
 from dpsynth.errors import DataReadError, EngineError, InputDataError, Problem, parameter_error
-from dpsynth.io import listed_source
+from dpsynth.io import csv_separator, listed_source
 
 _TYPES = {
     "StringType": SourceType.STRING, "VarcharType": SourceType.STRING, "CharType": SourceType.STRING,
@@ -174,7 +174,11 @@ def read_source(source: str | os.PathLike[str], session: Any) -> Any:
     try:
         if kind == "parquet":
             return session.read.parquet(*files)
-        return session.read.csv(files, header=True, inferSchema=True)
+        # The separator of the headers (Spark assumes a comma), and a row of the wrong
+        # length refused when a job reads it, not padded with missing values.
+        separator = csv_separator(files)
+        options = {"sep": separator} if separator is not None else {}
+        return session.read.csv(files, header=True, inferSchema=True, mode="FAILFAST", **options)
     except Exception as exc:  # Spark wraps a missing path in its own JVM-side exception types
         raise DataReadError(
             [Problem(None, f"cannot read {path!r}: {str(exc).strip().splitlines()[0]}",
@@ -183,12 +187,38 @@ def read_source(source: str | os.PathLike[str], session: Any) -> Any:
 
 
 def _collect(frame: Any) -> dict[str, np.ndarray]:
-    """The columns of a small DataFrame as numpy arrays, through Arrow where Spark has it."""
-    if hasattr(frame, "toArrow"):
-        table = frame.toArrow()
-        return {name: table.column(name).to_numpy() for name in table.column_names}
-    pdf = frame.toPandas()
+    """The columns of a small DataFrame as numpy arrays, through Arrow where Spark has it.
+
+    Raises
+    ------
+    DataReadError
+        If Spark fails to read the files behind it (a malformed CSV row).
+    """
+    try:
+        if hasattr(frame, "toArrow"):
+            table = frame.toArrow()
+            return {name: table.column(name).to_numpy() for name in table.column_names}
+        pdf = frame.toPandas()
+    except Exception as exc:  # raised from the JVM, its type depends on the Spark version
+        raise read_failure(exc) from None
     return {name: pdf[name].to_numpy() for name in pdf.columns}
+
+
+#: Spark's error classes of a file a job could not read
+_READ_FAILURES = ("FAILED_READ_FILE", "MALFORMED_RECORD_IN_PARSING")
+
+
+def read_failure(exc: Exception) -> Exception:
+    """A :class:`DataReadError` for a Spark job that could not read its files, else ``exc`` itself."""
+    text = str(exc)
+    if not any(f in text for f in _READ_FAILURES):
+        return exc
+    lines = [line.strip() for line in text.splitlines() if any(f in line for f in _READ_FAILURES)]
+    return DataReadError([Problem(
+        None, f"Spark could not read the data: {lines[0]}",
+        "check that every row of a CSV has one field per column of its header (an empty field for a "
+        "missing value), and quote fields that hold the separator",
+    )])
 
 
 @contextlib.contextmanager

@@ -270,3 +270,22 @@ def test_csv_booleans_are_read_as_pandas_reads_them(tmp_path):
     encoded = encoder.encode(df)
     want = NumpyEngine(dict(encoded.columns), encoded.domain).counts([("answer", "short", "truth")])[0]
     np.testing.assert_array_equal(DuckDBEngine(path, encoder).counts([("answer", "short", "truth")])[0], want)
+
+
+def test_a_csv_is_read_with_its_headers_separator_and_rows_of_the_wrong_length_are_refused(tmp_path):
+    from dpsynth.engines.duckdb_engine import read_csv_text, read_source
+
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_text("a;b;c\n1;2;3\n4;5;6\n")
+    assert read_source(semicolons).fetchall() == [(1, 2, 3), (4, 5, 6)]
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b,c\n1,2,3\n4,5\n6,7,8,9\n")  # left to sniff, DuckDB read this as one column
+    for read in (read_source, lambda p: read_csv_text(p, duckdb.connect())):
+        with pytest.raises(DataReadError, match=r"2 row\(s\).*line 3 has 2; line 4 has 4"):
+            read(ragged)
+    other = tmp_path / "parts"
+    other.mkdir()
+    (other / "1.csv").write_text("a,b\n1,2\n")
+    (other / "2.csv").write_text("a;b\n1;2\n")
+    with pytest.raises(DataReadError, match="do not share one separator"):
+        read_source(str(other / "*.csv"))

@@ -87,3 +87,20 @@ def test_a_directory_of_part_files_and_a_glob_read_the_listed_files(spark, tmp_p
         np.testing.assert_array_equal(engine.counts([("size", "city")])[0], want)
     with pytest.raises(DataReadError, match="no file matches"):
         SparkEngine(str(tmp_path / "none" / "*.parquet"), encoder, spark=spark)
+
+
+def test_a_csv_is_read_with_its_headers_separator_and_a_row_of_the_wrong_length_is_refused(spark, tmp_path):
+    from dpsynth.engines import SparkEngine
+    from dpsynth.errors import DataReadError
+
+    encoder = TableEncoder(SCHEMA)
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_text("city;size\nOslo;1\nRome;4\n;2\n")
+    engine = SparkEngine(str(semicolons), encoder, spark=spark)
+    assert engine.row_count() == 3
+    np.testing.assert_array_equal(engine.counts([("size",)])[0], [1, 1, 0, 1])
+
+    short = tmp_path / "short.csv"
+    short.write_text("city,size\nOslo,1\nRome\nOslo,3\n")  # pandas and Spark would pad it with a missing size
+    with pytest.raises(DataReadError, match="Spark could not read the data"):
+        SparkEngine(str(short), encoder, spark=spark)
