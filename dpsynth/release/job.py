@@ -27,6 +27,7 @@ its error, progress lines and staged files may depend on the noisy values.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -245,21 +246,31 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
     if schema is None and request.engine != "duckdb":  # the DuckDB profiler marks a CSV's kinds itself
         schema = checked if request.engine == "numpy" else source_kinds(request.data, fit_on)
     out = Path(request.out)
+    # The folders made for the output, outermost first: a failed run removes them again.
+    made = [folder for folder in reversed(out.parents) if not folder.exists()]
+    published = False
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
-    except OSError as exc:  # before the reservation: nothing is charged
-        raise parameter_error("out", str(out), f"a folder that can be written ({exc.strerror})") from None
-    try:
-        with ledger.reserve(request.dataset_id, fingerprint, budget, step_delta=step_delta) as reservation:
-            try:
-                audit = _produce(request, synth, real, fit_on, schema, staging, reservation, say)
-            except BaseException as exc:
-                _charge_failure(reservation, synth, request.method, exc, say)
-                raise
-        files = _publish(staging, out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+        except OSError as exc:  # before the reservation: nothing is charged
+            raise parameter_error("out", str(out), f"a folder that can be written ({exc.strerror})") from None
+        try:
+            with ledger.reserve(request.dataset_id, fingerprint, budget, step_delta=step_delta) as reservation:
+                try:
+                    audit = _produce(request, synth, real, fit_on, schema, staging, reservation, say)
+                except BaseException as exc:
+                    _charge_failure(reservation, synth, request.method, exc, say)
+                    raise
+            files = _publish(staging, out)
+            published = True
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if not published:
+            for folder in reversed(made):
+                with contextlib.suppress(OSError):  # only if still empty
+                    folder.rmdir()
     spent = synth.privacy_report()["spent"]
     say(f"release {reservation.entry_id} recorded in {request.ledger}; files in {out}")
     return ReleaseResult(

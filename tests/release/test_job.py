@@ -100,6 +100,19 @@ def test_bad_input_leaves_no_row_and_no_file(setup):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_failed_run_removes_the_folders_it_made_for_its_output(setup, monkeypatch):
+    tmp_path, data, ledger_path = setup
+    (tmp_path / "kept").mkdir()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the engine could not start")
+
+    monkeypatch.setattr("dpsynth.synthesizers.base.NumpyEngine", broken)
+    with pytest.raises(RuntimeError, match="could not start"):
+        run_release(_request(tmp_path, data, ledger_path, out=tmp_path / "kept" / "new" / "deeper" / "out"))
+    assert list((tmp_path / "kept").iterdir()) == []
+
+
 @pytest.mark.parametrize("error", [RuntimeError("evaluation crashed"), KeyboardInterrupt()])
 def test_a_failure_after_drawing_noise_is_charged_what_it_spent(setup, monkeypatch, error):
     tmp_path, data, ledger_path = setup
