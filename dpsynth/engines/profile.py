@@ -42,7 +42,7 @@ from dpsynth.engines.duckdb_engine import (
     run_query,
     source_type,
 )
-from dpsynth.engines.spark_engine import _TYPES, _collect, _few_partitions, _frame, _utc
+from dpsynth.engines.spark_engine import _TYPES, _collect, _few_partitions, _frame, _job_settings
 from dpsynth.engines.sql import (
     DUCKDB,
     SPARK,
@@ -558,7 +558,7 @@ class SparkProfiler(_SQLProfiler):
     def _session(self) -> Iterator[None]:
         # Spark binds the time zone when an expression is analysed: set it before building.
         session = self.frame.sparkSession
-        with _utc(session), _few_partitions(session):
+        with _job_settings(session), _few_partitions(session):
             yield
 
     @staticmethod

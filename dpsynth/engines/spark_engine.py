@@ -46,6 +46,7 @@ _TYPES = {
 }
 _TIME_ZONE = "spark.sql.session.timeZone"
 _SHUFFLE_PARTITIONS = "spark.sql.shuffle.partitions"
+_CSV_COLUMN_PRUNING = "spark.sql.csv.parser.columnPruning.enabled"
 
 
 def _pyspark() -> Any:
@@ -95,7 +96,7 @@ class SparkEngine(GroupedSourceEngine):
         self.domain: Domain = encoder.domain
         self._frame = _frame(source, spark)
         self._plans = column_plans(encoder)
-        with _utc(self._frame.sparkSession):
+        with _job_settings(self._frame.sparkSession):
             self._counts = self._group()
 
     def _group(self) -> GroupedCounts:
@@ -243,11 +244,23 @@ def _few_partitions(session: Any) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _utc(session: Any) -> Iterator[None]:
-    """Run with the session's time zone set to UTC, then restore it."""
-    previous = session.conf.get(_TIME_ZONE)
-    session.conf.set(_TIME_ZONE, "UTC")
+def _job_settings(session: Any) -> Iterator[None]:
+    """Run with the session's time zone set to UTC and CSV column pruning off, then restore both.
+
+    Without pruning every job parses whole CSV rows, so a row with too few
+    fields is refused by the first job that reads the file, not only by one
+    that reads the columns the row lacks (a one-column discovery job would
+    take it as it comes).
+    """
+    settings = {_TIME_ZONE: "UTC", _CSV_COLUMN_PRUNING: "false"}
+    previous = {key: session.conf.get(key, None) for key in settings}
+    for key, value in settings.items():
+        session.conf.set(key, value)
     try:
         yield
     finally:
-        session.conf.set(_TIME_ZONE, previous)
+        for key, value in previous.items():
+            if value is None:
+                session.conf.unset(key)
+            else:
+                session.conf.set(key, value)

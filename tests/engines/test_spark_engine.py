@@ -90,7 +90,7 @@ def test_a_directory_of_part_files_and_a_glob_read_the_listed_files(spark, tmp_p
 
 
 def test_a_csv_is_read_with_its_headers_separator_and_a_row_of_the_wrong_length_is_refused(spark, tmp_path):
-    from dpsynth.engines import SparkEngine
+    from dpsynth.engines import SparkEngine, SparkProfiler
     from dpsynth.errors import DataReadError
 
     encoder = TableEncoder(SCHEMA)
@@ -104,3 +104,7 @@ def test_a_csv_is_read_with_its_headers_separator_and_a_row_of_the_wrong_length_
     short.write_text("city,size\nOslo,1\nRome\nOslo,3\n")  # pandas and Spark would pad it with a missing size
     with pytest.raises(DataReadError, match="Spark could not read the data"):
         SparkEngine(str(short), encoder, spark=spark)
+    # a job reading only the column the short row has refuses it too
+    with pytest.raises(DataReadError, match="Spark could not read the data"):
+        SparkProfiler(str(short), spark=spark).category_counts("city")
+    assert spark.conf.get("spark.sql.csv.parser.columnPruning.enabled") == "true"  # restored
