@@ -570,10 +570,25 @@ def _audit(
     from audits.disclosure import run_release_audit
 
     runs = GAME_RUNS[request.audit]
-    say(f"audit (mode A): distinguishing game, {runs} runs per world ...")
     domain, single = _game_domain(synth.schema_)
     # A column with one possible value cannot differ between the two worlds: it is left out.
-    schema = synth.schema_.select(c for c in synth.schema_.names if c not in single)
+    kept = [c for c in synth.schema_.names if c not in single]
+    if not kept:
+        result: dict[str, Any] = {
+            "verdict": "not run",
+            "claimed_epsilon": float(request.epsilon),
+            "profile": request.audit,
+            "notes": [
+                f"Every column ({', '.join(single)}) can take only one value in the released "
+                "schema, so no record can differ from another: the distinguishing game has "
+                "nothing to attack and was not run. Declare the columns' categories or give "
+                "discovery more budget for a release worth auditing."
+            ],
+        }
+        say("audit (mode A): not run, no column of the released schema can take two values")
+        return result, {**result, "notes": list(result["notes"])}
+    schema = synth.schema_.select(kept)
+    say(f"audit (mode A): distinguishing game, {runs} runs per world ...")
     klass, params = type(synth), {k: v for k, v in synth.get_params().items() if k != "random_state"}
     params["public"] = True  # the game's schema is the released one: public by now
 
@@ -594,7 +609,7 @@ def _audit(
         seed=request.seed or 0,
         progress=False,
     ).to_dict()
-    result: dict[str, Any] = {
+    result = {
         "verdict": mechanism["verdict"],
         "claimed_epsilon": float(request.epsilon),
         "epsilon_lower_bound": mechanism["epsilon_lower_bound"],

@@ -188,6 +188,22 @@ def test_the_audit_runs_on_columns_whose_released_domain_has_one_value(tmp_path,
     assert any("site, unit" in note and "one value" in note for note in manifest["audit"]["notes"])
 
 
+@pytest.mark.parametrize("holdout", [False, True])
+def test_a_release_whose_every_column_has_one_released_value_skips_the_game(tmp_path, monkeypatch, holdout):
+    # e.g. one column whose DP discovery kept no category: no record can differ, and the
+    # release must be recorded, not fail in its audit after being charged
+    monkeypatch.setitem(job.RISK_ATTACKS, "quick", 50)
+    data, ledger_path = tmp_path / "data.csv", tmp_path / "ledger.db"
+    pd.DataFrame({"unit": ["ward 7"] * 300}).to_csv(data, index=False)
+    Ledger(ledger_path).init_dataset("toy", data_fingerprint(read_frame(data)), PrivacyBudget.approx(2.0, 1e-6))
+    schema = Schema((ColumnSpec("unit", ColumnKind.CATEGORICAL, categories=(), on_unknown="other"),))
+    extra = {"holdout": pd.DataFrame({"unit": ["ward 7"] * 300})} if holdout else {}
+    run_release(_request(tmp_path, data, ledger_path, schema=schema, audit="quick", **extra))
+    audit = json.loads((tmp_path / "out" / "manifest.json").read_text())["audit"]
+    assert audit["verdict"] == "not run" and "nothing to attack" in audit["notes"][0]
+    assert [r["kind"] for r in Ledger(ledger_path).history("toy")][-1] == "release"
+
+
 def test_the_manifest_holds_no_hash_and_no_exact_count_of_the_private_table(setup, monkeypatch):
     tmp_path, data, ledger_path = setup
     monkeypatch.setitem(job.GAME_RUNS, "quick", 12)
