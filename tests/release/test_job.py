@@ -204,6 +204,24 @@ def test_a_release_whose_every_column_has_one_released_value_skips_the_game(tmp_
     assert [r["kind"] for r in Ledger(ledger_path).history("toy")][-1] == "release"
 
 
+def test_the_games_own_tables_raise_no_private_data_warnings(tmp_path, monkeypatch):
+    import warnings
+
+    from dpsynth.encoding import OutOfDomainWarning
+
+    monkeypatch.setitem(job.GAME_RUNS, "quick", 12)
+    data, ledger_path = tmp_path / "data.csv", tmp_path / "ledger.db"
+    _table(600, 0).assign(unit=np.where(np.arange(600) % 3, "a", "b")).to_csv(data, index=False)
+    Ledger(ledger_path).init_dataset("toy", data_fingerprint(read_frame(data)), PrivacyBudget.approx(2.0, 1e-6))
+    schema = Schema((*SCHEMA.columns, ColumnSpec("unit", ColumnKind.CATEGORICAL, categories=("a",), on_unknown="other")))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_release(_request(tmp_path, data, ledger_path, schema=schema, audit="quick", n_jobs=1))
+    private = [w for w in caught if issubclass(w.category, OutOfDomainWarning)]
+    # one, for the real table's "b" rows: none per run of the game on released rows
+    assert len(private) == 1 and "'unit': 200 value(s)" in str(private[0].message)
+
+
 def test_the_manifest_holds_no_hash_and_no_exact_count_of_the_private_table(setup, monkeypatch):
     tmp_path, data, ledger_path = setup
     monkeypatch.setitem(job.GAME_RUNS, "quick", 12)
