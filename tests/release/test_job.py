@@ -459,3 +459,23 @@ def test_category_delta_is_reserved_whenever_the_engine_decides_the_kinds(tmp_pa
     assert reserved == [pytest.approx(expected)]
     (row,) = _release_rows(ledger_path)
     assert row["step_delta"] == 0.0  # what was spent is charged, not what was held
+
+
+def test_category_delta_is_reserved_for_a_declared_kind_dp_may_decide_as_text(large, reserved):
+    # A schema whose only undeclared column keeps the kind schema infer read from an
+    # older extract (integer, kind_from_data); the table's ages now hold 5% text, so
+    # the DP vote makes the column categorical and its categories are discovered.
+    tmp_path, data, ledger_path = large
+    df = pd.read_csv(data)
+    df["age"] = df["age"].astype(object)
+    df.loc[df.index[::20], "age"] = "unknown"
+    df.to_csv(data, index=False)
+    Ledger(ledger_path).init_dataset("text", files_fingerprint(data), PrivacyBudget.approx(2.0, 1e-6))
+    schema = SCHEMA.with_column(ColumnSpec("age", ColumnKind.INTEGER, nullable=True, kind_from_data=True))
+    run_release(_request(tmp_path, data, ledger_path, schema=schema, engine="duckdb", dataset_id="text",
+                         delta=1e-9))
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert {c["name"]: c["kind"] for c in manifest["schema"]["columns"]}["age"] == "categorical"
+    assert reserved == [pytest.approx(1e-9 * 0.1)]
+    (row,) = [r for r in Ledger(ledger_path).history("text") if r["kind"] == "release"]
+    assert 0 < row["step_delta"] <= 1e-9 * 0.1
