@@ -68,6 +68,7 @@ from dpsynth.release.source import (
     ENGINES,
     RowSample,
     files_fingerprint,
+    kind_dtypes,
     open_source,
     read_frame,
     sample_rows,
@@ -241,7 +242,7 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
     fit_on = df if request.engine == "numpy" else open_source(
         request.data, request.engine, spark_master=request.spark_master
     )
-    schema = request.schema
+    schema = kind_dtypes(request.schema, request.data)
     if schema is None and request.engine != "duckdb":  # the DuckDB profiler marks a CSV's kinds itself
         schema = checked if request.engine == "numpy" else source_kinds(request.data, fit_on)
     out = Path(request.out)
