@@ -407,8 +407,17 @@ class Synthesizer(ABC):
         problems = schema.check_frame(df)
         if problems:
             raise InputDataError(problems)
-        # The raw dtypes are public structure: record them so decoding restores them.
-        specs = [spec if spec.dtype else replace(spec, dtype=str(df[spec.name].dtype)) for spec in schema]
+        # The raw dtypes are public structure: record them so decoding restores them. A dtype
+        # that cannot hold a missing value (numpy int64, bool) says the column has none, where
+        # its nullability was only assumed (a CSV's kinds acknowledged as read).
+        specs = []
+        for spec in schema:
+            if not spec.dtype:
+                dtype = df[spec.name].dtype
+                holds = not (isinstance(dtype, np.dtype) and dtype.kind in "biu")
+                nullable = spec.nullable and (holds or not spec.nullable_assumed)
+                spec = replace(spec, dtype=str(dtype), nullable=nullable, nullable_assumed=spec.nullable_assumed and nullable)
+            specs.append(spec)
         return Schema(tuple(specs))
 
     @abstractmethod
