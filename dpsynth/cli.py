@@ -161,7 +161,7 @@ def _check_engine_options(args: argparse.Namespace) -> None:
 
 def _cmd_synthesize(args: argparse.Namespace) -> int:
     from dpsynth.io import check_writable, write_table
-    from dpsynth.release.source import open_source, source_kinds
+    from dpsynth.release.source import kind_dtypes, open_source, source_kinds
     from dpsynth.schema import Schema
     from dpsynth.synthesizers import make_synthesizer
 
@@ -174,7 +174,7 @@ def _cmd_synthesize(args: argparse.Namespace) -> int:
     synth.check_params()
     # numpy reads the table into pandas; duckdb and spark count the files where they lie.
     data = open_source(args.data, args.engine, spark_master=args.spark_master)
-    schema = Schema.from_json(args.schema) if args.schema else source_kinds(args.data, data)
+    schema = kind_dtypes(Schema.from_json(args.schema), args.data) if args.schema else source_kinds(args.data, data)
     synth.fit(data, schema)
     synthetic = synth.sample(args.rows)
     write_table(synthetic, args.output)

@@ -863,7 +863,10 @@ def infer_schema(
         The dtypes themselves were read from the values (``df`` is a CSV file
         as :func:`dpsynth.io.read_table` reads it): every column is marked
         ``kind_from_data``, so using the schema requires ``public=True``.
-        Without it, the dtypes are taken as public structure of the table.
+        With ``kinds_only``, nothing else is taken from those dtypes: every
+        column is nullable (assumed), names no dtype, and a datetime column
+        gets ``resolution="auto"``. Without it, the dtypes are taken as public
+        structure of the table.
 
     Returns
     -------
@@ -881,15 +884,22 @@ def infer_schema(
         kind = infer_kind(series)
         dtype = str(series.dtype)
         if kinds_only:
+            # Dtypes read from a CSV's values say nothing public: not whether a column may
+            # hold a missing value (a blank makes integers Int64), nor its dtype or time zone
+            # (one offset makes times UTC). Only the kind is proposed, marked to be checked.
+            nullable = True if types_from_values else _dtype_holds_missing(series.dtype)
+            resolution = None
+            if kind is ColumnKind.DATETIME:
+                resolution = AUTO_RESOLUTION if types_from_values else _proposed_resolution(series.dtype)
             specs.append(
                 ColumnSpec(
                     name=str(name),
                     kind=kind,
                     bins=bins if (kind.is_numeric or kind is ColumnKind.DATETIME) else None,
-                    nullable=_dtype_holds_missing(series.dtype),
-                    nullable_assumed=_dtype_holds_missing(series.dtype),
-                    dtype=dtype,
-                    resolution=_proposed_resolution(series.dtype) if kind is ColumnKind.DATETIME else None,
+                    nullable=nullable,
+                    nullable_assumed=nullable,
+                    dtype=None if types_from_values else dtype,
+                    resolution=resolution,
                     kind_from_data=types_from_values,
                 )
             )

@@ -3,6 +3,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -270,3 +271,29 @@ def test_schema_infer_on_duckdb_reads_only_the_column_types(tmp_path, capsys):
     ]
     assert main(["schema", "infer", str(data), "--engine", "duckdb", "--from-data"]) == 2
     assert "not used with --engine duckdb" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("engine", ["numpy", "duckdb"])
+def test_schema_infer_of_a_csv_proposes_nothing_one_record_decides(tmp_path, engine):
+    # One blank among whole numbers (Int64, not int64), one UTC offset among naive times
+    # (a UTC column), one time among dates (TIMESTAMP, not DATE): the schema a user checks
+    # and then declares as public must not carry them, only the kinds to check.
+    rng = np.random.default_rng(0)
+    written = []
+    for odd in (False, True):
+        n = rng.integers(0, 9, 50).astype(object)
+        t = (pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 999, 50), unit="h")).strftime(
+            "%Y-%m-%d %H:%M:%S").to_numpy(dtype=object)
+        d = (pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 999, 50), unit="D")).strftime(
+            "%Y-%m-%d").to_numpy(dtype=object)
+        if odd:
+            n[0], t[0], d[0] = None, t[0] + "+00:00", d[0] + " 10:30:00"
+        data = tmp_path / f"odd_{odd}.csv"
+        pd.DataFrame({"n": n, "t": t, "d": d}).to_csv(data, index=False)
+        out = tmp_path / f"schema_{odd}.json"
+        assert main(["schema", "infer", str(data), "-o", str(out), "--engine", engine]) == 0
+        written.append(json.loads(out.read_text()))
+    assert written[0] == written[1]
+    cols = {c["name"]: c for c in written[0]["columns"]}
+    assert all(c["nullable"] and "dtype" not in c for c in cols.values())
+    assert cols["t"]["resolution"] == cols["d"]["resolution"] == "auto"

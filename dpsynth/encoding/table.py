@@ -131,10 +131,13 @@ class TableEncoder:
     def fit(self, df: pd.DataFrame) -> TableEncoder:
         """Record the structure of ``df`` that decoding restores.
 
-        Only public structure is read: the dtype of each column whose schema
-        entry gives none, whether a ``category`` dtype is ordered, and which
-        missing value (``None``, ``NaN``, ``pd.NA``, ``NaT``) an ``object``
-        column uses. No category, bound or count is read.
+        Read: the dtype of each column whose schema entry gives none, whether
+        a ``category`` dtype is ordered, and which missing value (``None``,
+        ``NaN``, ``pd.NA``, ``NaT``) an ``object`` column uses. No category,
+        bound or count is read, but the missing value is the first missing
+        row's, a fact about the rows (one row's ``NaN`` among ``None`` decides
+        it): the synthesizers never call ``fit`` (an ``object`` column decodes
+        its missing values to ``None``), and a release must not either.
 
         Parameters
         ----------

@@ -108,7 +108,9 @@ class _SQLProfiler(ABC):
         """Kinds from the column types; nullable as assumed, unless the file's pandas dtype cannot hold a missing value.
 
         The types of a CSV are sniffed from its values: its kinds are marked
-        ``kind_from_data`` (using them requires ``public=True``).
+        ``kind_from_data`` (using them requires ``public=True``), and nothing
+        else is taken from them (every column nullable, no dtype, datetimes
+        ``resolution="auto"``).
         """
         if not self._types:
             raise InputDataError([Problem(None, "the table has no columns", "pass a table with columns")])
@@ -116,6 +118,14 @@ class _SQLProfiler(ABC):
         for name, source in self._sources.items():
             kind = _KIND_OF_SOURCE[source]
             ranged = kind.is_numeric or kind is ColumnKind.DATETIME
+            if self._types_from_values:
+                # Types sniffed from a CSV's values (DATE when no value has a time, TIMESTAMPTZ
+                # when one has an offset) give the kind to check, and nothing else.
+                specs.append(ColumnSpec(
+                    name, kind, bins=DEFAULT_BINS if ranged else None, nullable=True, nullable_assumed=True,
+                    resolution=AUTO_RESOLUTION if kind is ColumnKind.DATETIME else None, kind_from_data=True,
+                ))
+                continue
             # A DATE column holds dates: synthetic values are whole days too.
             dates = source is SourceType.DATE
             dtype = "datetime64[s]" if dates else self._dtype(name)
@@ -123,7 +133,7 @@ class _SQLProfiler(ABC):
             nullable = _holds_missing(dtype)
             specs.append(ColumnSpec(
                 name, kind, bins=DEFAULT_BINS if ranged else None, nullable=nullable, nullable_assumed=nullable,
-                dtype=dtype, resolution=_resolution(source, dtype), kind_from_data=self._types_from_values,
+                dtype=dtype, resolution=_resolution(source, dtype),
             ))
         return Schema(tuple(specs))
 

@@ -70,6 +70,7 @@ from dpsynth.release.source import (
     ENGINES,
     RowSample,
     files_fingerprint,
+    kind_dtypes,
     open_source,
     read_frame,
     sample_rows,
@@ -243,7 +244,7 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
     fit_on = df if request.engine == "numpy" else open_source(
         request.data, request.engine, spark_master=request.spark_master
     )
-    schema = request.schema
+    schema = kind_dtypes(request.schema, request.data)
     if schema is None and request.engine != "duckdb":  # the DuckDB profiler marks a CSV's kinds itself
         schema = checked if request.engine == "numpy" else source_kinds(request.data, fit_on)
     out = Path(request.out)
@@ -536,12 +537,13 @@ def _discovery_delta(
 
     Without a schema, the DuckDB and Spark engines take the kinds from their own
     column types, which ``df`` (a sample read into pandas) may not show alike,
-    and a CSV's kinds in memory are decided with DP: the delta is then reserved
-    whatever the kinds. A run that spent more than it reserved could not be
-    recorded, though it drew noise.
+    and a kind marked ``kind_from_data`` (a CSV's, also in a declared schema) is
+    decided with DP, which may make any such column categorical: the delta is
+    then reserved whatever the kinds. A run that spent more than it reserved
+    could not be recorded, though it drew noise.
     """
     voted = checked is not None and not request.public and any(s.kind_from_data for s in checked)
-    if request.schema is None and (request.engine != "numpy" or voted):
+    if voted or (request.schema is None and request.engine != "numpy"):
         return float(request.delta) * float(synth.discovery_fraction)
     schema = request.schema if request.schema is not None else infer_schema(df, kinds_only=True)
     needs = any(schema[n].kind is ColumnKind.CATEGORICAL for n in schema.incomplete_columns)

@@ -363,7 +363,7 @@ def _header(record: Mapping[str, Any]) -> str:
     return (
         f"<header>\n<h1>{_e(record['title'])}</h1>\n"
         f"<p>Dataset <strong>{_e(ds['id'])}</strong>{_e(rows)}, fingerprint "
-        f"<code>{_e(ds['fingerprint'])}</code>. Method <strong>{_e(method['name'])}</strong>. "
+        f"<code>{_e(ds['fingerprint'])}</code> (the SHA-256 of the private table: internal). Method <strong>{_e(method['name'])}</strong>. "
         f"Guarantee: ε = {_e(_fmt(g['epsilon']))}, δ = {_e(_fmt(g['delta']))}, "
         f"ρ = {_e(_fmt(g['rho']))}.</p>\n<nav>{links}</nav>\n</header>"
     )
@@ -725,6 +725,18 @@ def _fidelity_threshold(overall_excess: float | None, rule: Mapping[str, Any]) -
     return max(rule["ratio"] * base, base + rule.get("floor", 0.0))
 
 
+#: what the audit section says when it holds the release-risk attacks (mode B)
+RELEASE_RISK_NOTICE = (
+    "The release-risk attacks (mode B) score real training and holdout rows, without noise: "
+    "keep their figures internal. The manifest carries mode A only (the distinguishing game, "
+    "run on released synthetic rows)."
+)
+#: what the provenance section says of the table's fingerprint
+FINGERPRINT_NOTICE = (
+    "The dataset fingerprint and the input hash are the SHA-256 of the private table: someone "
+    "who knows every row but one can test each candidate for the last against them. Keep them "
+    "internal, as the manifest does."
+)
 _AUDIT_KEYS = ("verdict", "claimed_epsilon", "epsilon_lower_bound", "interval", "confidence",
                "ceiling", "attacks", "notes")
 
@@ -760,6 +772,8 @@ def _audit(a: Mapping[str, Any] | None, guarantee: Mapping[str, Any], plots: Any
             _img(plots.epsilon_plot(float(claimed), lower, span, ceiling),
                  "claimed epsilon against the empirical lower bound")
         )
+    if a.get("attacks") or a.get("release_risk"):
+        parts.append(_not_covered(RELEASE_RISK_NOTICE))
     if a.get("attacks"):
         parts.append(
             '<h3>Attacks: success against baseline</h3><div class="scroll">'
@@ -783,6 +797,7 @@ def _provenance(record: Mapping[str, Any]) -> str:
     method = record["method"]
     inner = (
         "<p>What produced this release, to reproduce or verify it.</p>"
+        + _not_covered(FINGERPRINT_NOTICE)
         + _generic({"method": method.get("name"), "parameters": method.get("parameters", {}), **p})
     )
     return _section("provenance", "Provenance", inner)

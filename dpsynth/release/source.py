@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from dpsynth.encoding.formats import DECIDED_DTYPES
 from dpsynth.errors import DataReadError, Problem, parameter_error
 from dpsynth.io import GLOB_CHARACTERS, read_table, source_files, types_from_values
 from dpsynth.schema import Schema, infer_schema
@@ -201,6 +202,36 @@ def source_kinds(source: Any, data: Any) -> Schema | None:
     from dpsynth.engines.profile import SparkProfiler
 
     return SparkProfiler(data).kinds().with_kinds_from_data()
+
+
+def kind_dtypes(schema: Schema | None, source: Any) -> Schema | None:
+    """A declared schema, with the dtype of its kind for each column of a CSV that names none.
+
+    A CSV's column types are read from its values (one UTC offset among naive
+    times makes pandas and DuckDB read the whole column as UTC, a missing value
+    makes integers nullable), so the dtype a synthetic column is restored to
+    must not come from them: a declared column without ``dtype`` gets
+    :data:`~dpsynth.encoding.formats.DECIDED_DTYPES` of its kind, as a kind
+    decided with DP does. Columns still marked ``kind_from_data`` are left as
+    they are (DP decides them, or ``public=True`` acknowledges them).
+
+    Parameters
+    ----------
+    schema : Schema or None
+        The declared schema (None: nothing declared, returned as it is).
+    source : str, path or pandas.DataFrame
+        Where the table came from; only a CSV changes anything.
+
+    Returns
+    -------
+    Schema or None
+    """
+    if schema is None or not types_from_values(source):
+        return schema
+    return Schema(tuple(
+        spec if spec.dtype is not None or spec.kind_from_data else replace(spec, dtype=DECIDED_DTYPES[spec.kind])
+        for spec in schema
+    ))
 
 
 def open_source(source: str | os.PathLike[str], engine: str, *, spark_master: str | None = None) -> Any:

@@ -38,7 +38,7 @@ from dpsynth._version import __version__
 from dpsynth.domain import Domain
 from dpsynth.encoding import TableEncoder
 from dpsynth.encoding.discovery import discover_schema
-from dpsynth.encoding.formats import KIND_SHARE, decide_kinds, vote_kinds
+from dpsynth.encoding.formats import DECIDED_DTYPES, KIND_SHARE, decide_kinds, vote_kinds
 from dpsynth.encoding.profile import ColumnProfiler
 from dpsynth.engines import (
     CountingEngine,
@@ -382,12 +382,17 @@ class Synthesizer(ABC):
         problems += profiler.problems([spec for spec in schema if spec.name in profiler.columns])
         if problems:
             raise InputDataError(problems)
-        # A type that says more than the kind (a time zone) is public structure, restored on decoding.
-        specs = [
-            replace(spec, dtype=kinds[spec.name].dtype)
-            if spec.dtype is None and kinds[spec.name].kind is spec.kind else spec
-            for spec in schema
-        ]
+        # A type that says more than the kind (a time zone) is public structure, restored on
+        # decoding; a CSV's types were read from its values (one offset makes a column of times
+        # UTC), so a kind declared for one gets the dtype of the kind alone.
+        specs = []
+        for spec in schema:
+            read = kinds[spec.name]
+            if spec.dtype is None and read.kind_from_data and not spec.kind_from_data:
+                spec = replace(spec, dtype=DECIDED_DTYPES[spec.kind])
+            elif spec.dtype is None and read.kind is spec.kind:
+                spec = replace(spec, dtype=read.dtype)
+            specs.append(spec)
         return Schema(tuple(specs))
 
     def _prepare_schema(self, df: pd.DataFrame, schema: Schema | None) -> Schema:
@@ -402,8 +407,17 @@ class Synthesizer(ABC):
         problems = schema.check_frame(df)
         if problems:
             raise InputDataError(problems)
-        # The raw dtypes are public structure: record them so decoding restores them.
-        specs = [spec if spec.dtype else replace(spec, dtype=str(df[spec.name].dtype)) for spec in schema]
+        # The raw dtypes are public structure: record them so decoding restores them. A dtype
+        # that cannot hold a missing value (numpy int64, bool) says the column has none, where
+        # its nullability was only assumed (a CSV's kinds acknowledged as read).
+        specs = []
+        for spec in schema:
+            if not spec.dtype:
+                dtype = df[spec.name].dtype
+                holds = not (isinstance(dtype, np.dtype) and dtype.kind in "biu")
+                nullable = spec.nullable and (holds or not spec.nullable_assumed)
+                spec = replace(spec, dtype=str(dtype), nullable=nullable, nullable_assumed=spec.nullable_assumed and nullable)
+            specs.append(spec)
         return Schema(tuple(specs))
 
     @abstractmethod

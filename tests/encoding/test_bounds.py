@@ -97,7 +97,7 @@ def test_no_empty_bucket_is_kept_more_often_than_the_rate_allows():
     # All-zero histograms with OpenDP's discrete Gaussian: any kept mass is false.
     edges = default_bucket_edges(ColumnKind.CONTINUOUS)
     sigma, runs, rate = 5.0, 300, 0.05
-    accountant = Accountant(PrivacyBudget.approx(1e6, 1e-6))
+    accountant = Accountant(PrivacyBudget.zcdp(1e6))
     false = sum(
         bool(kept_mass(gaussian_counts(np.zeros(edges.size + 1, dtype=int), sigma, accountant=accountant),
                        sigma, mode="zcdp", false_rate=rate).any())
@@ -116,7 +116,7 @@ def test_a_small_table_gets_bounds_inside_its_data_not_the_grid():
     edges = default_bucket_edges(ColumnKind.INTEGER)
     counts = bucket_counts(region_counts(rng.integers(18, 90, 3000).astype(float), edges))
     sigma = 54.9
-    accountant = Accountant(PrivacyBudget.approx(1e6, 1e-6))
+    accountant = Accountant(PrivacyBudget.zcdp(1e6))
     for _ in range(20):
         noisy = gaussian_counts(counts, sigma, accountant=accountant)
         found = range_from_histogram(kept_mass(noisy, sigma, mode="zcdp", false_rate=1e-9), edges, (0.05, 0.95))

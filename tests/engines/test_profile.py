@@ -164,15 +164,26 @@ def test_spark_aggregates_equal_the_pandas_ones(table, spark):
 
 
 def test_a_date_column_is_proposed_with_whole_day_resolution(tmp_path):
+    import duckdb
+
     from dpsynth.engines import DuckDBProfiler
 
-    path = tmp_path / "dates.csv"
-    path.write_text("born,seen\n1990-01-05,2020-01-01 10:00:00\n,2021-03-04 11:30:00\n2001-12-31,\n")
-    kinds = DuckDBProfiler(path).kinds()
+    relation = duckdb.connect().sql(
+        "SELECT * FROM (VALUES (DATE '1990-01-05', TIMESTAMP '2020-01-01 10:00:00'), "
+        "(NULL, TIMESTAMP '2021-03-04 11:30:00')) AS t(born, seen)"
+    )
+    kinds = DuckDBProfiler(relation).kinds()
     assert (kinds["born"].kind, kinds["born"].resolution, kinds["born"].dtype) == (
         ColumnKind.DATETIME, "D", "datetime64[s]"
     )
     assert kinds["seen"].kind is ColumnKind.DATETIME and kinds["seen"].resolution == "auto"
+    # a CSV's DATE was sniffed from its values (one time of day makes it TIMESTAMP): DP decides
+    path = tmp_path / "dates.csv"
+    path.write_text("born,seen\n1990-01-05,2020-01-01 10:00:00\n,2021-03-04 11:30:00\n2001-12-31,\n")
+    kinds = DuckDBProfiler(path).kinds()
+    assert [(kinds[c].kind, kinds[c].resolution, kinds[c].dtype) for c in ("born", "seen")] == [
+        (ColumnKind.DATETIME, "auto", None)
+    ] * 2
 
 
 def test_a_parquet_file_from_pandas_gives_back_its_dtypes_and_nullability(tmp_path):

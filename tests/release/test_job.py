@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from dpsynth.cli import main
+from dpsynth.encoding.formats import TEXT_DTYPE
 from dpsynth.errors import BudgetExceededError, InputDataError, LedgerError
 from dpsynth.privacy.accountant import PrivacyBudget
 from dpsynth.privacy.ledger import Ledger, data_fingerprint
@@ -506,3 +507,53 @@ def test_category_delta_is_reserved_whenever_the_engine_decides_the_kinds(tmp_pa
     assert reserved == [pytest.approx(expected)]
     (row,) = _release_rows(ledger_path)
     assert row["step_delta"] == 0.0  # what was spent is charged, not what was held
+
+
+def test_category_delta_is_reserved_for_a_declared_kind_dp_may_decide_as_text(large, reserved):
+    # A schema whose only undeclared column keeps the kind schema infer read from an
+    # older extract (integer, kind_from_data); the table's ages now hold 5% text, so
+    # the DP vote makes the column categorical and its categories are discovered.
+    tmp_path, data, ledger_path = large
+    df = pd.read_csv(data)
+    df["age"] = df["age"].astype(object)
+    df.loc[df.index[::20], "age"] = "unknown"
+    df.to_csv(data, index=False)
+    Ledger(ledger_path).init_dataset("text", files_fingerprint(data), PrivacyBudget.approx(2.0, 1e-6))
+    schema = SCHEMA.with_column(ColumnSpec("age", ColumnKind.INTEGER, nullable=True, kind_from_data=True))
+    run_release(_request(tmp_path, data, ledger_path, schema=schema, engine="duckdb", dataset_id="text",
+                         delta=1e-9))
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert {c["name"]: c["kind"] for c in manifest["schema"]["columns"]}["age"] == "categorical"
+    assert reserved == [pytest.approx(1e-9 * 0.1)]
+    (row,) = [r for r in Ledger(ledger_path).history("text") if r["kind"] == "release"]
+    assert 0 < row["step_delta"] <= 1e-9 * 0.1
+
+
+@pytest.mark.parametrize("engine", ["numpy", "duckdb"])
+def test_a_csv_with_a_declared_schema_releases_the_dtypes_of_its_kinds_not_of_its_values(tmp_path, engine):
+    # schema.json declares kinds and domains but no dtypes; pandas and DuckDB read a
+    # column of naive times as UTC when one record carries an offset.
+    schema = Schema((ColumnSpec("t", ColumnKind.DATETIME, lower="2020-01-01", upper="2021-01-01"),
+                     ColumnSpec("n", ColumnKind.INTEGER, lower=0, upper=9),
+                     ColumnSpec("s", ColumnKind.CATEGORICAL, categories=("a", "b"))))
+    released = set()
+    for one_offset in (False, True):
+        rng = np.random.default_rng(0)
+        hours = pd.to_timedelta(rng.integers(0, 365 * 24, 400), unit="h")
+        t = (pd.Timestamp("2020-01-01") + hours).strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object)
+        if one_offset:
+            t[0] = t[0] + "+00:00"
+        folder = tmp_path / str(one_offset)
+        folder.mkdir()
+        data = folder / "times.csv"
+        pd.DataFrame({"t": t, "n": rng.integers(0, 10, 400), "s": rng.choice(["a", "b"], 400)}).to_csv(
+            data, index=False
+        )
+        ledger_path = folder / "ledger.db"
+        fingerprint = files_fingerprint(data) if engine == "duckdb" else data_fingerprint(read_frame(data))
+        Ledger(ledger_path).init_dataset("toy", fingerprint, PrivacyBudget.approx(2.0, 1e-6))
+        run_release(_request(folder, data, ledger_path, schema=schema, engine=engine))
+        manifest = json.loads((folder / "out" / "manifest.json").read_text())
+        first = (folder / "out" / "synthetic.csv").read_text().splitlines()[1]
+        released.add((tuple(c.get("dtype") for c in manifest["schema"]["columns"]), first.split(",")[0].endswith("+00:00")))
+    assert released == {(("datetime64[us]", "Int64", TEXT_DTYPE), False)}

@@ -304,3 +304,15 @@ def test_spend_is_added_up_by_kind_of_step(bare):
     by_kind = s.split("By kind of step")[1].split("Every step")[0]
     assert "<td>measure</td><td>2</td><td>0.008</td>" in by_kind
     assert "<td>select</td><td>1</td><td>0.002</td>" in by_kind
+
+
+def test_what_comes_from_the_real_rows_is_marked_not_covered(page, bare):
+    # The release-risk attacks (mode B) score real members against real holdout rows, and
+    # the fingerprint is a hash of the private table: neither is DP, whatever else is cut.
+    audit = _section(page, "audit")
+    assert "Not covered by the privacy guarantee." in audit and "real training and holdout rows" in audit
+    game_only = dict(bare, audit={"verdict": "no violation detected at this power", "epsilon_lower_bound": 0.2})
+    assert "Not covered" not in _section(report_html(game_only), "audit")
+    for s in (_section(page, "provenance"), page.split("</header>")[0]):
+        assert "SHA-256 of the private table" in s
+    assert "Not covered by the privacy guarantee." in _section(page, "provenance")

@@ -253,3 +253,28 @@ def test_a_failed_discovery_on_a_file_spends_nothing(tmp_path, monkeypatch):
     with pytest.raises(InputDataError, match="column 'n': the values cannot be read as integer"):
         MST().fit(str(tmp_path / "data.csv"), schema)
     assert charged == []
+
+
+def _times_csv(path, *, one_offset):
+    rng = np.random.default_rng(0)
+    hours = pd.to_timedelta(rng.integers(0, 365 * 24, 400), unit="h")
+    t = (pd.Timestamp("2020-01-01") + hours).strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object)
+    if one_offset:  # one record written with its UTC offset
+        t[0] = t[0] + "+00:00"
+    pd.DataFrame({"t": t, "s": rng.choice(["a", "b"], 400)}).to_csv(path, index=False)
+    return path
+
+
+def test_a_csv_counted_by_duckdb_gets_the_dtype_of_its_declared_kind_not_of_its_values(tmp_path):
+    from dpsynth.schema import ColumnSpec, Schema
+
+    # The kinds are declared; the dtypes are not. DuckDB reads a column with one offset
+    # among naive times as TIMESTAMPTZ: that one row must not make the release aware.
+    schema = Schema((ColumnSpec("t", "datetime", lower="2020-01-01", upper="2021-01-01"),
+                     ColumnSpec("s", "categorical", categories=("a", "b"))))
+    dtypes = set()
+    for one_offset in (False, True):
+        path = _times_csv(tmp_path / f"times_{one_offset}.csv", one_offset=one_offset)
+        synth = Independent(epsilon=1.0, random_state=0).fit(str(path), schema)
+        dtypes.add((synth.schema_["t"].dtype, str(synth.sample(5)["t"].dtype)))
+    assert dtypes == {("datetime64[us]", "datetime64[us]")}
