@@ -555,12 +555,11 @@ class Ledger:
                     f"reservation {reservation.reservation_id} is no longer open (cancelled?); "
                     "the release was not recorded and must not be published"
                 )
+            mechanism = str(record["mechanism"])
             if over:
-                raise LedgerError(
-                    f"the release spent {spend.to_dict()}, more than it reserved "
-                    f"(rho {reservation.rho}, epsilon {reservation.epsilon}, step delta "
-                    f"{reservation.step_delta}); it was not recorded and must not be published"
-                )
+                # Its noise was drawn: it is charged what it spent, even beyond what it reserved
+                # (verify then reports any lifetime overspend), never nothing.
+                mechanism = f"{mechanism} (failed: spent more than reserved)"
             try:
                 parameters = json.dumps(record["parameters"], sort_keys=True, default=str)
             except (TypeError, ValueError) as exc:
@@ -575,16 +574,22 @@ class Ledger:
                     "entry_id": reservation.entry_id,
                     "created_at": _now(),
                     "fingerprint": reservation.fingerprint,
-                    "mechanism": str(record["mechanism"]),
+                    "mechanism": mechanism,
                     "mode": reservation.mode,
                     "rho": spend.rho,
                     "epsilon": spend.epsilon,
                     "delta": spend.delta,
                     "step_delta": spend.step_delta,
                     "parameters": parameters,
-                    "output_hash": record["output_hash"],
+                    "output_hash": None if over else record["output_hash"],
                     "library_version": __version__,
                 },
+            )
+        if over:
+            raise LedgerError(
+                f"the release spent {spend.to_dict()}, more than it reserved (rho {reservation.rho}, "
+                f"epsilon {reservation.epsilon}, step delta {reservation.step_delta}); ledger entry "
+                f"{reservation.entry_id} charges what it spent, marked failed: it must not be published"
             )
         return reservation.entry_id
 

@@ -93,11 +93,14 @@ def test_open_reservation_counts_until_cancelled(ledger):
     assert ledger.status("adult")["spent"]["rho"] == pytest.approx(0.6)
 
 
-def test_spending_more_than_reserved_is_not_recorded(ledger):
-    with pytest.raises(LedgerError, match="more than it reserved"):
+def test_spending_more_than_reserved_is_charged_what_it_spent_and_marked_failed(ledger):
+    # its noise was drawn: charging nothing would let a retry average it away
+    with pytest.raises(LedgerError, match="more than it reserved.*charges what it spent"):
         with ledger.reserve("adult", FP, PrivacyBudget.zcdp(0.1)) as r:
-            r.record(Spend(rho=0.2, epsilon=None, delta=0.0), mechanism="aim")
-    assert len(ledger.history("adult")) == 1
+            r.record(Spend(rho=0.2, epsilon=None, delta=0.0), mechanism="aim", output_hash="ab" * 32)
+    row = ledger.history("adult")[-1]
+    assert row["rho"] == 0.2 and row["mechanism"] == "aim (failed: spent more than reserved)"
+    assert row["output_hash"] is None
     assert ledger.status("adult")["reserved"] == []
 
 
