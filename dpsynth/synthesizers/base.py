@@ -49,6 +49,7 @@ from dpsynth.engines import (
     SparkProfiler,
 )
 from dpsynth.engines.refusals import structure_problems
+from dpsynth.engines.sql import DUCKDB, SPARK
 from dpsynth.errors import (
     InputDataError,
     NotFittedError,
@@ -291,6 +292,8 @@ class Synthesizer(ABC):
         self._fit_accountant = accountant
         rng = np.random.default_rng(self.random_state)
 
+        if not isinstance(data, pd.DataFrame):
+            self._check_declared(data, schema)
         schema, data = self._decide_kinds(data, schema, accountant)
         if schema.incomplete_columns:
             # KIND_SHARE of the discovery budget went to the kinds, if DP decided any.
@@ -339,6 +342,21 @@ class Synthesizer(ABC):
         schema = decide_kinds(lambda: profiler.format_counts(voted), schema, accountant=accountant,
                               cost_per_column=cost)
         return schema, profiler.with_kinds(schema.select(voted))
+
+    def _check_declared(self, profiler: ColumnProfiler, schema: Schema) -> None:
+        """Refuse bad values of the declared columns of a table read where it lies, before any charge.
+
+        The counting engine checks every value, but it is built once the kinds
+        and domains left to DP are decided, which spends budget. When the schema
+        declares some columns in full and leaves others to DP, one pass over the
+        declared columns checks their values first (the pandas path checks the
+        whole frame before anything anyway).
+        """
+        voted = () if self.public else tuple(s.name for s in schema if s.kind_from_data)
+        later = set(voted) | set(schema.incomplete_columns)
+        declared = [s.name for s in schema if s.name not in later]
+        if declared and later:
+            _source_engine(profiler, TableEncoder(schema.select(declared)), only=True)
 
     def _discovery_rho(self, accountant: Accountant) -> float:
         """The budget DP discovery may spend: ``discovery_fraction`` of rho."""
@@ -623,8 +641,16 @@ def _source_profiler(source: Any) -> ColumnProfiler:
     )
 
 
-def _source_engine(profiler: ColumnProfiler, encoder: TableEncoder) -> CountingEngine:
-    """The counting engine over the table ``profiler`` read (a CSV is not sniffed again)."""
+def _source_engine(profiler: ColumnProfiler, encoder: TableEncoder, *, only: bool = False) -> CountingEngine:
+    """The counting engine over the table ``profiler`` read (a CSV is not sniffed again).
+
+    With ``only``, over the encoder's columns alone (the others are not refused as undeclared).
+    """
+    names = list(encoder.schema.names)
     if isinstance(profiler, DuckDBProfiler):
-        return DuckDBEngine(profiler.relation, encoder)
-    return SparkEngine(profiler.frame, encoder)
+        relation = profiler.relation
+        if only:
+            relation = relation.project(", ".join(DUCKDB.identifier(n) for n in names))
+        return DuckDBEngine(relation, encoder)
+    frame = profiler.frame.selectExpr(*(SPARK.identifier(n) for n in names)) if only else profiler.frame
+    return SparkEngine(frame, encoder)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from dpsynth.errors import InputDataError, NonPublicSchemaError, NotFittedError, ParameterError
-from dpsynth.schema import infer_schema
+from dpsynth.schema import ColumnKind, ColumnSpec, Schema, infer_schema
 from dpsynth.synthesizers import MST, Independent, Synthesizer
 
 
@@ -143,6 +143,24 @@ def test_fit_on_a_parquet_file_counts_with_duckdb_like_in_memory(correlated, tmp
     out = synth.sample(200)
     assert list(out.columns) == list(df.columns)
     assert out["a"].isin(["x", "y", "z"]).all()
+
+
+@pytest.mark.parametrize(
+    "engine", ["duckdb", pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.xdist_group("spark")])]
+)
+def test_a_bad_value_in_a_declared_column_is_refused_before_discovery_spends(engine, tmp_path, request):
+    df = pd.DataFrame({"city": ["Oslo", "Rome", "zzz"] * 100, "age": np.arange(300) % 90})
+    path = tmp_path / "data.parquet"
+    df.to_parquet(path)
+    schema = Schema((
+        ColumnSpec("city", ColumnKind.CATEGORICAL, categories=("Oslo", "Rome")),
+        ColumnSpec("age", ColumnKind.INTEGER),  # its bounds are discovered with DP
+    ))
+    synth = MST(epsilon=1.0, random_state=0)
+    data = str(path) if engine == "duckdb" else request.getfixturevalue("spark").read.parquet(str(path))
+    with pytest.raises(InputDataError, match="'zzz'"):
+        synth.fit(data, schema)
+    assert synth.spent_so_far is None
 
 
 def _recording_charges(monkeypatch) -> list:
