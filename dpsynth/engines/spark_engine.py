@@ -218,7 +218,8 @@ def read_failure(exc: Exception) -> Exception:
     return DataReadError([Problem(
         None, f"Spark could not read the data: {lines[0]}",
         "check that every row of a CSV has one field per column of its header (an empty field for a "
-        "missing value), and quote fields that hold the separator",
+        "missing value), and quote fields that hold the separator; Spark reads a CSV line by line, so "
+        "a quoted field holding a line break fails here too: save such a table as Parquet",
     )])
 
 
