@@ -213,6 +213,15 @@ def test_rows_with_more_or_fewer_fields_than_the_header_are_refused_with_their_l
                r"\(line 3 has 2; line 5 has 4\); fix: give every row one field per column")
     with pytest.raises(DataReadError, match=message):
         read_table(path)
+    # pandas takes a first column of extra fields for the index, and pads short rows alone
+    for text, lines in (("a,b,c\n1,2,3,4\n5,6,7,8\n", "line 2 has 4; line 3 has 4"),
+                        ("a,b,c\n1,2,3\n4,5\n", "line 3 has 2")):
+        path.write_text(text)
+        with pytest.raises(DataReadError, match=lines):
+            read_table(path)
+    # a blank last field is a missing value, not a short row
+    path.write_text("a,b,c\n1,2,\n4,5,6\n")
+    assert read_table(path)["c"].isna().tolist() == [True, False]
 
 
 def test_a_latin1_file_is_refused_with_how_to_save_it_as_utf8(tmp_path):
