@@ -409,7 +409,11 @@ class Synthesizer(ABC):
             if spec.dtype is None and read.kind_from_data and not spec.kind_from_data:
                 spec = replace(spec, dtype=DECIDED_DTYPES[spec.kind])
             elif spec.dtype is None and read.kind is spec.kind:
-                spec = replace(spec, dtype=read.dtype)
+                # As in memory: a type that cannot hold a missing value (int64, bool) says the
+                # column has none, where its nullability was only assumed.
+                nullable = spec.nullable and (read.nullable or not spec.nullable_assumed)
+                spec = replace(spec, dtype=read.dtype, nullable=nullable,
+                               nullable_assumed=spec.nullable_assumed and nullable)
             specs.append(spec)
         return Schema(tuple(specs))
 
