@@ -315,3 +315,22 @@ def test_a_parquet_file_counted_by_duckdb_fits_a_kinds_only_schema_of_its_csv(tm
     assert synth.schema_["age"].dtype == "int64" and not synth.schema_["age"].nullable
     out = synth.sample(50)
     assert str(out["age"].dtype) == "int64"
+
+
+@pytest.mark.parametrize("where", ["memory", "parquet"])
+def test_a_nullable_column_of_a_dtype_without_a_missing_value_is_refused_before_any_spend(where, tmp_path):
+    from dpsynth.errors import SchemaError
+
+    df = pd.DataFrame({"age": np.arange(600) % 70 + 18, "c": ["a", "b", "c"] * 200})
+    schema = Schema((
+        ColumnSpec("age", ColumnKind.INTEGER, nullable=True, dtype="int64"),  # bounds left to DP
+        ColumnSpec("c", ColumnKind.CATEGORICAL, categories=("a", "b", "c")),
+    ))
+    data = df
+    if where == "parquet":
+        data = str(tmp_path / "data.parquet")
+        df.to_parquet(data)
+    synth = MST(epsilon=1.0, random_state=0)
+    with pytest.raises(SchemaError, match=r"column 'age': dtype 'int64' cannot hold a missing value"):
+        synth.fit(data, schema)
+    assert synth.spent_so_far is None
