@@ -74,7 +74,7 @@ def _cmd_schema_infer(args: argparse.Namespace) -> int:
 
 
 def _add_schema(sub: argparse._SubParsersAction) -> None:
-    schema = sub.add_parser("schema", help="propose or check a schema")
+    schema = sub.add_parser("schema", help="propose a schema")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     infer = schema_sub.add_parser(
         "infer",
@@ -247,6 +247,10 @@ def _cmd_release(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: the runs per world of each profile are dpsynth.release.job.GAME_RUNS (not imported: startup)
+_AUDIT_HELP = "audit profile: quick (default; the game runs 60 times per world), full (1,000 times), none"
+
+
 def _add_release(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "release",
@@ -266,7 +270,7 @@ def _add_release(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--holdout", help="real rows NOT used for training, for the risk audit and downstream task")
     p.add_argument("--target", help="column predicted by the downstream task (needs --holdout)")
     p.add_argument("--slices", help="comma-separated columns for per-subgroup figures")
-    p.add_argument("--audit", choices=("none", "quick", "full"), default="quick", help="audit profile")
+    p.add_argument("--audit", choices=("none", "quick", "full"), default="quick", help=_AUDIT_HELP)
     p.add_argument("--jobs", type=int, default=1, help="worker processes for the audit")
     p.add_argument(
         "--evaluation-rows", type=int, default=DEFAULT_EVALUATION_ROWS, metavar="N",
@@ -327,7 +331,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser("demo", help="run the main job on the built-in Adult dataset")
     demo.add_argument("--out", default="out", help="output directory (default: out)")
-    demo.add_argument("--audit", choices=("none", "quick", "full"), default="quick", help="audit profile")
+    demo.add_argument("--audit", choices=("none", "quick", "full"), default="quick", help=_AUDIT_HELP)
     demo.set_defaults(func=_cmd_demo)
 
 

@@ -297,3 +297,13 @@ def test_schema_infer_of_a_csv_proposes_nothing_one_record_decides(tmp_path, eng
     cols = {c["name"]: c for c in written[0]["columns"]}
     assert all(c["nullable"] and "dtype" not in c for c in cols.values())
     assert cols["t"]["resolution"] == cols["d"]["resolution"] == "auto"
+
+
+def test_the_audit_help_states_the_runs_of_each_profile(capsys):
+    from dpsynth.release.job import GAME_RUNS
+
+    with pytest.raises(SystemExit):
+        main(["release", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"quick (default; the game runs {GAME_RUNS['quick']} times per world)" in text
+    assert f"full ({GAME_RUNS['full']:,} times)" in text

@@ -54,6 +54,8 @@ from dpsynth.errors import (
     InputDataError,
     NotFittedError,
     ParameterError,
+    Problem,
+    SchemaError,
     parameter_error,
 )
 from dpsynth.pgm import GraphicalModel, Measurement, estimate, sample
@@ -285,6 +287,7 @@ class Synthesizer(ABC):
             data = _source_profiler(df)
             schema = self._prepare_source_schema(data, schema)
         self._check_schema(schema)
+        _refuse_nullable_without_missing(schema)
         budget = PrivacyBudget.approx(float(self.epsilon), float(self.delta))
         accountant = Accountant(budget)
         # Kept before the first mechanism runs, so a fit that fails midway still says what
@@ -409,7 +412,11 @@ class Synthesizer(ABC):
             if spec.dtype is None and read.kind_from_data and not spec.kind_from_data:
                 spec = replace(spec, dtype=DECIDED_DTYPES[spec.kind])
             elif spec.dtype is None and read.kind is spec.kind:
-                spec = replace(spec, dtype=read.dtype)
+                # As in memory: a type that cannot hold a missing value (int64, bool) says the
+                # column has none, where its nullability was only assumed.
+                nullable = spec.nullable and (read.nullable or not spec.nullable_assumed)
+                spec = replace(spec, dtype=read.dtype, nullable=nullable,
+                               nullable_assumed=spec.nullable_assumed and nullable)
             specs.append(spec)
         return Schema(tuple(specs))
 
@@ -627,6 +634,29 @@ def _read_array(zf: zipfile.ZipFile, name: str) -> np.ndarray:
 def _positive_finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
+
+
+def _refuse_nullable_without_missing(schema: Schema) -> None:
+    """Refuse a nullable column whose dtype holds no missing value, before discovery spends.
+
+    The encoder refuses it too, but it is built once DP has completed the schema.
+    """
+    problems = []
+    for spec in schema:
+        if not (spec.nullable and spec.dtype):
+            continue
+        try:
+            dtype = pd.api.types.pandas_dtype(spec.dtype)
+        except TypeError:
+            continue  # an unknown dtype is the encoder's to name
+        if isinstance(dtype, np.dtype) and dtype.kind in "biu":
+            problems.append(Problem(
+                spec.name, f"dtype {spec.dtype!r} cannot hold a missing value, but the column is nullable",
+                "declare a dtype that holds one (e.g. Int64, float64, boolean, string, object), "
+                "or set nullable: false",
+            ))
+    if problems:
+        raise SchemaError(problems)
 
 
 def _source_profiler(source: Any) -> ColumnProfiler:

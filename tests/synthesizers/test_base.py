@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -296,3 +297,40 @@ def test_a_csv_counted_by_duckdb_gets_the_dtype_of_its_declared_kind_not_of_its_
         synth = Independent(epsilon=1.0, random_state=0).fit(str(path), schema)
         dtypes.add((synth.schema_["t"].dtype, str(synth.sample(5)["t"].dtype)))
     assert dtypes == {("datetime64[us]", "datetime64[us]")}
+
+
+def test_a_parquet_file_counted_by_duckdb_fits_a_kinds_only_schema_of_its_csv(tmp_path):
+    # `dpsynth schema infer data.csv` writes every column nullable as assumed, with no dtype.
+    # A Parquet copy of the table declares int64: like a DataFrame's int64, it holds no missing
+    # value, so the assumed missing code goes, instead of failing to decode after the noise.
+    df = pd.DataFrame({"age": np.arange(600) % 70 + 18, "city": ["Oslo", "Rome", "Pisa"] * 200})
+    csv, parquet = tmp_path / "data.csv", tmp_path / "data.parquet"
+    df.to_csv(csv, index=False)
+    df.to_parquet(parquet)
+    schema = Schema(tuple(
+        replace(spec, kind_from_data=False) for spec in infer_schema(pd.read_csv(csv), kinds_only=True, types_from_values=True)
+    ))
+    assert schema["age"].nullable_assumed and schema["age"].dtype is None
+    synth = MST(epsilon=2.0, random_state=0).fit(str(parquet), schema)
+    assert synth.schema_["age"].dtype == "int64" and not synth.schema_["age"].nullable
+    out = synth.sample(50)
+    assert str(out["age"].dtype) == "int64"
+
+
+@pytest.mark.parametrize("where", ["memory", "parquet"])
+def test_a_nullable_column_of_a_dtype_without_a_missing_value_is_refused_before_any_spend(where, tmp_path):
+    from dpsynth.errors import SchemaError
+
+    df = pd.DataFrame({"age": np.arange(600) % 70 + 18, "c": ["a", "b", "c"] * 200})
+    schema = Schema((
+        ColumnSpec("age", ColumnKind.INTEGER, nullable=True, dtype="int64"),  # bounds left to DP
+        ColumnSpec("c", ColumnKind.CATEGORICAL, categories=("a", "b", "c")),
+    ))
+    data = df
+    if where == "parquet":
+        data = str(tmp_path / "data.parquet")
+        df.to_parquet(data)
+    synth = MST(epsilon=1.0, random_state=0)
+    with pytest.raises(SchemaError, match=r"column 'age': dtype 'int64' cannot hold a missing value"):
+        synth.fit(data, schema)
+    assert synth.spent_so_far is None
