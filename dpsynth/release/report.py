@@ -766,6 +766,13 @@ def _audit(a: Mapping[str, Any] | None, guarantee: Mapping[str, Any], plots: Any
     numeric = isinstance(claimed, (int, float)) and all(
         v is None or isinstance(v, (int, float)) for v in (lower, ceiling)
     )
+    if numeric and ceiling is not None and float(ceiling) <= float(claimed):
+        parts.append(
+            f'<p class="warning"><strong>This audit could not have detected a violation.</strong> '
+            f"With its number of runs no lower bound above ε = {_e(_fmt(ceiling))} was possible, "
+            f"and the claim is ε = {_e(_fmt(claimed))}: its verdict says nothing about whether the "
+            "claim holds. Run a larger audit (<code>--audit full</code>) before relying on it.</p>"
+        )
     if numeric and (lower is not None or ceiling is not None):
         span = interval if isinstance(interval, list) and len(interval) == 2 else None
         parts.append(
@@ -780,8 +787,13 @@ def _audit(a: Mapping[str, Any] | None, guarantee: Mapping[str, Any], plots: Any
             + _generic(a["attacks"])
             + "</div>"
         )
-    if a.get("notes"):
-        parts.append("<ul class=\"notes\">" + "".join(f"<li>{_e(n)}</li>" for n in a["notes"]) + "</ul>")
+    # The game's own caveats (e.g. too few runs to detect a violation) sit in its nested
+    # output: shown here with the others, not only in the folded raw output.
+    game = a.get("mechanism_verification")
+    game_notes = game.get("notes") if isinstance(game, Mapping) else None
+    notes = list(dict.fromkeys([*(a.get("notes") or []), *(game_notes or [])]))
+    if notes:
+        parts.append("<ul class=\"notes\">" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
     rest = {k: v for k, v in a.items() if k not in _AUDIT_KEYS}
     if rest:
         # raw output for the expert, folded away from the non-expert reader (no script needed)

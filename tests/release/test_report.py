@@ -316,3 +316,22 @@ def test_what_comes_from_the_real_rows_is_marked_not_covered(page, bare):
     for s in (_section(page, "provenance"), page.split("</header>")[0]):
         assert "SHA-256 of the private table" in s
     assert "Not covered by the privacy guarantee." in _section(page, "provenance")
+
+
+def test_an_audit_too_small_to_detect_a_violation_says_so_in_view(bare):
+    # The ceiling (2.388) is below the claim (3): the verdict cannot tell anything, and the
+    # game's own note saying so must not be folded away in the raw output.
+    game_note = "with 42 test runs per world no bound above 2.388 was possible"
+    rec = dict(bare, audit={
+        "verdict": "no violation detected at this power", "claimed_epsilon": 3.0,
+        "epsilon_lower_bound": 0.0, "ceiling": 2.388,
+        "mechanism_verification": {"notes": [game_note]},
+    })
+    a = _section(report_html(rec), "audit")
+    shown = a.split("<details>")[0]
+    assert "This audit could not have detected a violation." in shown
+    assert "no lower bound above ε = 2.388 was possible, and the claim is ε = 3" in shown
+    assert game_note in shown
+    powerful = copy.deepcopy(rec)
+    powerful["audit"]["ceiling"] = 4.0
+    assert "could not have detected" not in _section(report_html(powerful), "audit")
