@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -36,7 +37,6 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ from dpsynth.errors import (
     parameter_error,
 )
 from dpsynth.io import check_writable, write_table, write_text_atomic
-from dpsynth.privacy.accountant import PrivacyBudget
+from dpsynth.privacy.accountant import PrivacyBudget, epsilon_of_rho
 from dpsynth.privacy.ledger import Ledger, Reservation, data_fingerprint
 from dpsynth.release.manifest import (
     Guarantee,
@@ -341,6 +341,7 @@ def _produce(
     )
     write_text_atomic(staging / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")
     record = _record(request, synth, manifest, real, utility, fairness, audit)
+    record["budget"] = _lifetime_budget(reservation, synth.spent_.rho, float(request.delta))
     render_report(record, staging / REPORT_FILE)
     write_report_json(record, staging / REPORT_JSON_FILE)
     reservation.record(
@@ -771,12 +772,37 @@ def _record(
             "versions": software_versions(),
             "hashes": {"synthetic": manifest["output"]["sha256"], "input": f"sha256:{fingerprint}"},
             "seed": request.seed,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": manifest["created"],  # one time for the release, as the manifest states it
             "ledger_entry": manifest["ledger"]["entry_id"] if manifest["ledger"] else None,
             "release_id": manifest["release_id"],
             "engine": request.engine,
             **({"evaluation_sample": real.sample} if real.sample is not None else {}),
         },
+    }
+
+
+def _lifetime_budget(reservation: Reservation, rho: float, delta: float) -> dict[str, Any]:
+    """The dataset's lifetime budget around this release, in rho (the unit that adds up).
+
+    Read while the release's reservation is open: ``spent`` holds the earlier
+    releases only, and the other open reservations are runs still in progress.
+    """
+    status = reservation.ledger.status(reservation.dataset_id)
+    lifetime, spent = status["lifetime"], status["spent"]
+    others = math.fsum(
+        float(r["rho"]) for r in status["reserved"] if r["reservation_id"] != reservation.reservation_id
+    )
+    remaining = max(0.0, float(status["remaining"]["rho"]) + reservation.rho - rho)
+    return {
+        "dataset_id": reservation.dataset_id,
+        "lifetime": lifetime,
+        "earlier_releases": status["releases"],
+        "spent_before": float(spent["rho"]),
+        "this_release": rho,
+        "in_progress": others,
+        "remaining_after": remaining,
+        "next_delta": delta,
+        "next_epsilon": epsilon_of_rho(remaining, delta) if remaining > 0 else 0.0,
     }
 
 

@@ -7,7 +7,7 @@ import pytest
 from dpsynth.cli import main
 from dpsynth.encoding.formats import TEXT_DTYPE
 from dpsynth.errors import BudgetExceededError, InputDataError, LedgerError
-from dpsynth.privacy.accountant import PrivacyBudget
+from dpsynth.privacy.accountant import PrivacyBudget, epsilon_of_rho
 from dpsynth.privacy.ledger import Ledger, data_fingerprint
 from dpsynth.release import job
 from dpsynth.release.job import ReleaseRequest, run_release
@@ -75,6 +75,23 @@ def test_release_writes_files_charges_ledger_and_verifies(setup, capsys):
     synthetic.write_text(synthetic.read_text().replace("F,", "M,", 1))
     assert main(args) == 7
     assert "changed after release" in capsys.readouterr().err
+
+
+def test_the_report_states_the_lifetime_budget_and_the_manifests_time(setup):
+    tmp_path, data, ledger_path = setup
+    run_release(_request(tmp_path, data, ledger_path, epsilon=0.5))
+    run_release(_request(tmp_path, data, ledger_path, out=tmp_path / "second"))
+    manifest = json.loads((tmp_path / "second" / "manifest.json").read_text())
+    report = json.loads((tmp_path / "second" / "report.json").read_text())
+    budget, status = report["budget"], Ledger(ledger_path).status("toy")
+    first, second = (r["rho"] for r in _release_rows(ledger_path))
+    assert budget["earlier_releases"] == 1 and budget["in_progress"] == 0.0
+    assert budget["spent_before"] == pytest.approx(first) and budget["this_release"] == pytest.approx(second)
+    # after the commit the ledger shows what the report said would remain
+    assert budget["remaining_after"] == pytest.approx(status["remaining"]["rho"], rel=1e-9)
+    assert budget["lifetime"]["rho"] == pytest.approx(first + second + budget["remaining_after"])
+    assert budget["next_epsilon"] == pytest.approx(epsilon_of_rho(budget["remaining_after"], 1e-9))
+    assert report["provenance"]["created"] == manifest["created"]
 
 
 def test_overspend_is_refused_before_reading_the_data(setup):
