@@ -72,6 +72,7 @@ import html
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -450,12 +451,17 @@ def _signing(record: Mapping[str, Any]) -> str:
         "the real data and a hash of the private table. What may leave the building: "
         "<code>synthetic.csv</code> and <code>manifest.json</code>, nothing else.</p>\n"
         "<p>Check each point below.</p>\n<ol>"
-        + "".join(f"<li>{_e(i)}</li>" for i in items)
+        + "".join(f"<li>{_code_spans(_e(i))}</li>" for i in items)
         + "</ol>\n<p>If anything is off, do not sign and do not share the synthetic table; tell "
         "whoever ran the release. The ledger has already charged this release: deleting its files "
         "does not give the budget back, and releasing again spends more.</p>"
     )
     return _section("signing", "Before you sign", inner)
+
+
+def _code_spans(escaped: str) -> str:
+    """`text` in escaped HTML as <code>text</code> (commands the signer types)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
 
 
 def _budget(b: Mapping[str, Any] | None) -> str:
@@ -956,5 +962,6 @@ figure{margin:.4rem 0}img{max-width:100%;height:auto}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:.6rem}
 code{font-size:.85rem;word-break:break-all}
 .scroll{overflow-x:auto;max-width:100%}td{overflow-wrap:break-word}
+table.spend td:nth-child(n+3){white-space:nowrap}
 details{margin:.6rem 0}summary{cursor:pointer;font-weight:600}
 """

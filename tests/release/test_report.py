@@ -369,7 +369,8 @@ def test_before_you_sign_lists_what_this_release_shows(bare, record):
     assert "This report is internal." in s and "<code>manifest.json</code>" in s
     assert "The spend adds up to ρ = 0.0126, within the guarantee: yes." in s
     assert "No audit was run" in s and "ρ = 0.1374 of 0.3 remains after this release" in s
-    assert "dpsynth verify manifest.json" in s and "do not sign" in s
+    assert "<code>dpsynth verify manifest.json --data synthetic.csv --ledger LEDGER</code>" in s
+    assert "`" not in s and "do not sign" in s
     assert "deleting its files does not give the budget back" in s
     worse = copy.deepcopy(dict(record, budget=None))
     worse["guarantee"]["rho"] = 0.01
@@ -379,4 +380,4 @@ def test_before_you_sign_lists_what_this_release_shows(bare, record):
     assert "MORE than the guarantee&#x27;s 0.01: do not sign." in s
     assert "without DP, not covered by the guarantee: workclass" in s
     assert "too small to detect a violation" in s
-    assert "subgroup(s) flagged" in s and "dpsynth budget show" in s
+    assert "subgroup(s) flagged" in s and "<code>dpsynth budget show</code>" in s
