@@ -333,7 +333,9 @@ def _produce(
             output_rows=len(synthetic),
             output_columns=list(synthetic.columns),
             seed=request.seed,
-            ledger_path=str(Path(request.ledger).resolve()),
+            # The file's name only: its folder says nothing about the release, and may say
+            # where the private data lives; the report (internal) gives the full path.
+            ledger_path=Path(request.ledger).name,
             ledger_entry_id=reservation.entry_id,
             audit=shared_audit,
             source=None if isinstance(request.data, pd.DataFrame) else Path(request.data).name,
@@ -795,6 +797,7 @@ def _lifetime_budget(reservation: Reservation, rho: float, delta: float) -> dict
     remaining = max(0.0, float(status["remaining"]["rho"]) + reservation.rho - rho)
     return {
         "dataset_id": reservation.dataset_id,
+        "ledger": str(Path(reservation.ledger.path).resolve()),
         "lifetime": lifetime,
         "earlier_releases": status["releases"],
         "spent_before": float(spent["rho"]),

@@ -27,7 +27,7 @@ A JSON-compatible dict::
       "utility": UtilityReport.to_dict() or null,          # optional
       "fairness": SliceReport.to_dict() or null,           # optional
       "audit": {...} or null,                              # optional
-      "budget": {"dataset_id": "adult",                    # optional: the ledger
+      "budget": {"dataset_id": "adult", "ledger": "/path/ledger.db",  # optional
                  "lifetime": {"epsilon": 4, "delta": 1e-6, "rho": 0.311, ...},
                  "earlier_releases": 1, "spent_before": 0.0198,
                  "this_release": 0.0198, "in_progress": 0.0,
@@ -173,6 +173,7 @@ RECORD_SCHEMA: dict[str, Any] = {
                 "remaining_after": {"type": "number", "minimum": 0},
                 "next_delta": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
                 "next_epsilon": {"type": "number", "minimum": 0},
+                "ledger": {"type": "string"},
             },
         },
         "provenance": {"type": "object"},
@@ -444,7 +445,8 @@ def _signing(record: Mapping[str, Any]) -> str:
     if flagged:
         items.append(f"{flagged} subgroup(s) flagged in the fairness section: decide whether the "
                      "use of the data depends on them.")
-    items.append("`dpsynth verify manifest.json --data synthetic.csv --ledger LEDGER` says "
+    ledger = (b or {}).get("ledger") or "LEDGER"
+    items.append(f"`dpsynth verify manifest.json --data synthetic.csv --ledger {ledger}` says "
                  "\u201cverified\u201d (it rechecks the hashes, the spend and the ledger entry).")
     inner = (
         '<p class="warning"><strong>This report is internal.</strong> It holds figures computed from '

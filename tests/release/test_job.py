@@ -92,6 +92,8 @@ def test_the_report_states_the_lifetime_budget_and_the_manifests_time(setup):
     assert budget["lifetime"]["rho"] == pytest.approx(first + second + budget["remaining_after"])
     assert budget["next_epsilon"] == pytest.approx(epsilon_of_rho(budget["remaining_after"], 1e-9))
     assert report["provenance"]["created"] == manifest["created"]
+    # the shareable manifest names the ledger file, not the folders around it; the report does
+    assert manifest["ledger"]["path"] == "ledger.db" and budget["ledger"] == str(ledger_path.resolve())
 
 
 def test_overspend_is_refused_before_reading_the_data(setup):

@@ -370,6 +370,8 @@ def test_before_you_sign_lists_what_this_release_shows(bare, record):
     assert "The spend adds up to ρ = 0.0126, within the guarantee: yes." in s
     assert "No audit was run" in s and "ρ = 0.1374 of 0.3 remains after this release" in s
     assert "<code>dpsynth verify manifest.json --data synthetic.csv --ledger LEDGER</code>" in s
+    with_path = _section(report_html(dict(bare, budget={**_BUDGET, "ledger": "/srv/l.db"})), "signing")
+    assert "--ledger /srv/l.db</code>" in with_path
     assert "`" not in s and "do not sign" in s
     assert "deleting its files does not give the budget back" in s
     worse = copy.deepcopy(dict(record, budget=None))
