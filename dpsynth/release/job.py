@@ -58,9 +58,11 @@ from dpsynth.io import check_writable, write_table, write_text_atomic
 from dpsynth.privacy.accountant import PrivacyBudget, epsilon_of_rho
 from dpsynth.privacy.ledger import Ledger, Reservation, data_fingerprint
 from dpsynth.release.manifest import (
+    MANIFEST_DIGEST_KEY,
     Guarantee,
     ManifestInputs,
     build_manifest,
+    manifest_digest,
     software_versions,
 )
 from dpsynth.release.report import render_report, schema_provenance, write_report_json
@@ -349,7 +351,9 @@ def _produce(
     reservation.record(
         synth.spent_,
         mechanism=request.method,
-        parameters=_parameters(synth),
+        # The manifest's digest binds every field of it (schema, audit, seed...) to the
+        # hash-chained ledger row, not only the output hash and the spend.
+        parameters={**_parameters(synth), MANIFEST_DIGEST_KEY: manifest_digest(manifest)},
         output_hash=manifest["output"]["sha256"],
     )
     return audit

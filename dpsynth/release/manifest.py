@@ -39,6 +39,9 @@ MANIFEST_VERSION = 2
 #: relative tolerance when adding up floating-point spends
 SPEND_RTOL = 1e-9
 
+#: the key, among the parameters of a ledger row, of the digest of the release's manifest
+MANIFEST_DIGEST_KEY = "manifest_sha256"
+
 _DEPENDENCIES = ("numpy", "pandas", "scipy", "networkx", "opendp", "scikit-learn", "diffprivlib")
 
 
@@ -61,6 +64,16 @@ def file_sha256(path: str | os.PathLike[str], chunk_bytes: int = 1 << 20) -> str
         for chunk in iter(lambda: fh.read(chunk_bytes), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def manifest_digest(manifest: Mapping[str, Any]) -> str:
+    """Hex SHA-256 of a manifest's content, whatever its indentation or key order.
+
+    The release job records it in the ledger row, so that ``verify`` detects a
+    change to any field of ``manifest.json``.
+    """
+    text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def software_versions() -> dict[str, str]:
@@ -236,7 +249,8 @@ def verify_manifest(
         (:meth:`dpsynth.privacy.ledger.Ledger.entry`); when given, the ledger
         must hold the release named in the manifest, with the same output
         hash, the same spend (rho or epsilon, and delta), the same method and
-        parameters and the same dpsynth version.
+        parameters and the same dpsynth version; and, when the row records
+        the manifest's digest (:func:`manifest_digest`), the same manifest.
     epsilon_of_rho : callable, optional
         ``(rho, delta) -> epsilon``; when given, the guarantee's epsilon must be
         the conversion of its rho.
@@ -351,14 +365,25 @@ def _ledger_problems(
         problems.append(
             Problem(None, f"the ledger charged delta = {delta!r}, the manifest states {stated!r}", fix)
         )
+    recorded_params = dict(row.get("parameters") or {})
+    digest = recorded_params.pop(MANIFEST_DIGEST_KEY, None)
+    if digest is not None and digest != manifest_digest(manifest):
+        problems.append(
+            Problem(
+                None,
+                "the manifest was changed after release: its content differs from the one the "
+                "ledger recorded (SHA-256)",
+                "use the manifest.json written with this release; do not sign an edited copy",
+            )
+        )
     method = manifest["method"]
     if "mechanism" in row and row["mechanism"] != method["name"]:
         problems.append(
             Problem(None, f"the ledger recorded method {row['mechanism']!r}, the manifest states "
                     f"{method['name']!r}", fix)
         )
-    if "parameters" in row and _canonical(row["parameters"]) != _canonical(method.get("parameters", {})):
-        recorded_params, stated_params = row["parameters"], method.get("parameters", {})
+    if "parameters" in row and _canonical(recorded_params) != _canonical(method.get("parameters", {})):
+        stated_params = method.get("parameters", {})
         differ = sorted(
             k for k in set(recorded_params) | set(stated_params)
             if _canonical(recorded_params.get(k)) != _canonical(stated_params.get(k))

@@ -11,6 +11,7 @@ from dpsynth.privacy.accountant import PrivacyBudget, epsilon_of_rho
 from dpsynth.privacy.ledger import Ledger, data_fingerprint
 from dpsynth.release import job
 from dpsynth.release.job import ReleaseRequest, run_release
+from dpsynth.release.manifest import manifest_digest
 from dpsynth.release.source import files_fingerprint, read_frame
 from dpsynth.schema import ColumnKind, ColumnSpec, Schema
 
@@ -409,6 +410,29 @@ def test_verify_refuses_a_release_whose_ledger_row_was_changed(setup, capsys):
         con.execute("UPDATE entries SET rho = rho / 2 WHERE kind = 'release'")
     assert main(args) != 0
     assert "modified after it was written" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("edit", [
+    ("schema", "columns", 0, "source", "dp"), ("schema", "acknowledged_public", True),
+    ("guarantee", "neighbouring_relation", "replace one row"), ("seed", 7),
+])
+def test_verify_refuses_any_field_of_the_manifest_edited_after_release(setup, capsys, edit):
+    # Fields that no hash, sum or ledger column covered: the ledger row records the manifest's digest.
+    tmp_path, data, ledger_path = setup
+    run_release(_request(tmp_path, data, ledger_path))
+    out = tmp_path / "out"
+    args = ["verify", str(out / "manifest.json"), "--data", str(out / "synthetic.csv"), "--ledger", str(ledger_path)]
+    manifest = json.loads((out / "manifest.json").read_text())
+    (row,) = _release_rows(ledger_path)
+    assert row["parameters"]["manifest_sha256"] == manifest_digest(manifest)
+    *path, key, value = edit
+    target = manifest
+    for part in path:
+        target = target[part]
+    target[key] = value
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    assert main(args) == 7
+    assert "the manifest was changed after release" in capsys.readouterr().err
 
 
 @pytest.fixture

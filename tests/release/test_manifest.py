@@ -11,6 +11,7 @@ from dpsynth.release.manifest import (
     ManifestInputs,
     build_manifest,
     load_manifest,
+    manifest_digest,
     manifest_json_schema,
     table_shape,
     verify_manifest,
@@ -113,6 +114,19 @@ def test_verify_binds_method_parameters_delta_and_version_to_the_ledger(released
         bad[field[0]][field[1]] = value
         (problem,) = verify_manifest(bad, data, ledger_entry=lambda d, e: row)
         assert words in problem.message, field
+
+
+def test_a_ledger_row_with_the_manifests_digest_binds_every_field(released):
+    manifest, data = released
+    row = {"kind": "release", "output_hash": manifest["output"]["sha256"], "rho": 0.25,
+           "parameters": {**manifest["method"]["parameters"], "manifest_sha256": manifest_digest(manifest)}}
+    # the digest is of the content: key order and indentation do not change it
+    assert manifest_digest(json.loads(json.dumps(manifest, indent=2))) == manifest_digest(manifest)
+    assert verify_manifest(manifest, data, ledger_entry=lambda d, e: row) == []
+    bad = copy.deepcopy(manifest)
+    bad["schema"]["acknowledged_public"] = True
+    (problem,) = verify_manifest(bad, data, ledger_entry=lambda d, e: row)
+    assert "the manifest was changed after release" in problem.message
 
 
 def test_verify_detects_spend_that_does_not_add_up(released):
