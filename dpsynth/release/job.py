@@ -634,6 +634,8 @@ def _audit(
         "notes": [
             f"Mode A ran the whole {request.method.upper()} pipeline {runs} times per world on a "
             "tiny worst-case dataset built from released synthetic rows.",
+            # the game's caveats (too few runs to detect a violation...) beside the verdict
+            *mechanism.get("notes", []),
         ],
     }
     if single:

@@ -180,6 +180,9 @@ def test_quick_audit_is_recorded_in_manifest_and_report(setup, monkeypatch):
     audit = manifest["audit"]
     assert audit["verdict"] in ("violation detected", "no violation detected at this power")
     assert audit["mechanism_verification"]["runs_per_world"] == 12
+    # 12 runs cannot certify epsilon 1: the game's caveat sits beside the verdict, not only nested
+    assert audit["ceiling"] <= 1.0
+    assert any("could not be detected" in note for note in audit["notes"])
     # Mode B reads real rows: its figures stay in the internal report, out of the manifest.
     assert "release_risk" not in audit and "attacks" not in audit
     assert any("internal report only" in note for note in audit["notes"])
