@@ -301,9 +301,14 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         raise ManifestError("verification FAILED:\n" + "\n".join(f"  - {p}" for p in problems))
     checked = ["schema", "spend adds up", "epsilon matches rho"]
     if args.data:
-        checked.append("data hash")
+        checked.append("data hash, rows and columns")
     if ledger:
-        checked.append("ledger intact and its entry matches (output hash, spend; charged to the registered table)")
+        from dpsynth.release.manifest import MANIFEST_DIGEST_KEY
+
+        row = ledger.entry(manifest["dataset"]["id"], manifest["ledger"]["entry_id"]) or {}
+        whole = "every field of the manifest, " if MANIFEST_DIGEST_KEY in (row.get("parameters") or {}) else ""
+        checked.append(f"ledger intact and its entry matches ({whole}output hash, spend, method, "
+                       "parameters, version; charged to the registered table)")
     print(f"verified {args.manifest}: {', '.join(checked)}")
     return EXIT_OK
 

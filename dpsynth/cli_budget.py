@@ -110,8 +110,19 @@ def cmd_show(args: argparse.Namespace) -> int:
                 f"  {label:<10} epsilon {_fmt(part['epsilon']):>10}  delta {_fmt(part['delta']):>10}"
                 f"  rho {_fmt(part['rho']):>10}"
             )
+        if life["mode"] == "zcdp":
+            print("  rho adds up across releases and decides what a release can afford.")
+            print(
+                f"  epsilon is shown at the lifetime delta ({_fmt(life['delta'])}): spent epsilon is "
+                "the spent rho converted at it, not the sum of the releases' epsilons (those are in "
+                "`budget history`); remaining epsilon is the lifetime epsilon minus that of all "
+                "spent or held."
+            )
         if s["reserved"]:
-            print(f"  open reservations: {len(s['reserved'])} (counted as spent until they close)")
+            print(
+                f"  open reservations: {len(s['reserved'])} (held: taken off remaining, not yet in "
+                "spent, until they close)"
+            )
             for r in s["reserved"]:
                 print(
                     f"    {r['reservation_id']}  since {r['created_at'][:19]}  process {r['pid']}"

@@ -60,6 +60,9 @@ def test_init_show_history_verify(tmp_path, table, capsys):
     assert run(["budget", "show", *base]) == 0
     out = capsys.readouterr().out
     assert "dataset t (zcdp, 1 release(s))" in out and "remaining" in out
+    # epsilons of zCDP releases do not add up: the listing says which unit does
+    assert "rho adds up across releases" in out and "at the lifetime delta (1e-06)" in out
+    assert "not the sum of the releases' epsilons" in out
     assert run(["budget", "show", *base, "--dataset", "t", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)[0]
     assert status["spent"]["rho"] == 0.01 and status["lifetime"]["epsilon"] == 2.0

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -36,7 +37,6 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +55,14 @@ from dpsynth.errors import (
     parameter_error,
 )
 from dpsynth.io import check_writable, write_table, write_text_atomic
-from dpsynth.privacy.accountant import PrivacyBudget
+from dpsynth.privacy.accountant import PrivacyBudget, epsilon_of_rho
 from dpsynth.privacy.ledger import Ledger, Reservation, data_fingerprint
 from dpsynth.release.manifest import (
+    MANIFEST_DIGEST_KEY,
     Guarantee,
     ManifestInputs,
     build_manifest,
+    manifest_digest,
     software_versions,
 )
 from dpsynth.release.report import render_report, schema_provenance, write_report_json
@@ -333,7 +335,9 @@ def _produce(
             output_rows=len(synthetic),
             output_columns=list(synthetic.columns),
             seed=request.seed,
-            ledger_path=str(Path(request.ledger).resolve()),
+            # The file's name only: its folder says nothing about the release, and may say
+            # where the private data lives; the report (internal) gives the full path.
+            ledger_path=Path(request.ledger).name,
             ledger_entry_id=reservation.entry_id,
             audit=shared_audit,
             source=None if isinstance(request.data, pd.DataFrame) else Path(request.data).name,
@@ -341,12 +345,15 @@ def _produce(
     )
     write_text_atomic(staging / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")
     record = _record(request, synth, manifest, real, utility, fairness, audit)
+    record["budget"] = _lifetime_budget(reservation, synth.spent_.rho, float(request.delta))
     render_report(record, staging / REPORT_FILE)
     write_report_json(record, staging / REPORT_JSON_FILE)
     reservation.record(
         synth.spent_,
         mechanism=request.method,
-        parameters=_parameters(synth),
+        # The manifest's digest binds every field of it (schema, audit, seed...) to the
+        # hash-chained ledger row, not only the output hash and the spend.
+        parameters={**_parameters(synth), MANIFEST_DIGEST_KEY: manifest_digest(manifest)},
         output_hash=manifest["output"]["sha256"],
     )
     return audit
@@ -627,6 +634,8 @@ def _audit(
         "notes": [
             f"Mode A ran the whole {request.method.upper()} pipeline {runs} times per world on a "
             "tiny worst-case dataset built from released synthetic rows.",
+            # the game's caveats (too few runs to detect a violation...) beside the verdict
+            *mechanism.get("notes", []),
         ],
     }
     if single:
@@ -771,12 +780,38 @@ def _record(
             "versions": software_versions(),
             "hashes": {"synthetic": manifest["output"]["sha256"], "input": f"sha256:{fingerprint}"},
             "seed": request.seed,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": manifest["created"],  # one time for the release, as the manifest states it
             "ledger_entry": manifest["ledger"]["entry_id"] if manifest["ledger"] else None,
             "release_id": manifest["release_id"],
             "engine": request.engine,
             **({"evaluation_sample": real.sample} if real.sample is not None else {}),
         },
+    }
+
+
+def _lifetime_budget(reservation: Reservation, rho: float, delta: float) -> dict[str, Any]:
+    """The dataset's lifetime budget around this release, in rho (the unit that adds up).
+
+    Read while the release's reservation is open: ``spent`` holds the earlier
+    releases only, and the other open reservations are runs still in progress.
+    """
+    status = reservation.ledger.status(reservation.dataset_id)
+    lifetime, spent = status["lifetime"], status["spent"]
+    others = math.fsum(
+        float(r["rho"]) for r in status["reserved"] if r["reservation_id"] != reservation.reservation_id
+    )
+    remaining = max(0.0, float(status["remaining"]["rho"]) + reservation.rho - rho)
+    return {
+        "dataset_id": reservation.dataset_id,
+        "ledger": str(Path(reservation.ledger.path).resolve()),
+        "lifetime": lifetime,
+        "earlier_releases": status["releases"],
+        "spent_before": float(spent["rho"]),
+        "this_release": rho,
+        "in_progress": others,
+        "remaining_after": remaining,
+        "next_delta": delta,
+        "next_epsilon": epsilon_of_rho(remaining, delta) if remaining > 0 else 0.0,
     }
 
 

@@ -39,6 +39,9 @@ MANIFEST_VERSION = 2
 #: relative tolerance when adding up floating-point spends
 SPEND_RTOL = 1e-9
 
+#: the key, among the parameters of a ledger row, of the digest of the release's manifest
+MANIFEST_DIGEST_KEY = "manifest_sha256"
+
 _DEPENDENCIES = ("numpy", "pandas", "scipy", "networkx", "opendp", "scikit-learn", "diffprivlib")
 
 
@@ -61,6 +64,16 @@ def file_sha256(path: str | os.PathLike[str], chunk_bytes: int = 1 << 20) -> str
         for chunk in iter(lambda: fh.read(chunk_bytes), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def manifest_digest(manifest: Mapping[str, Any]) -> str:
+    """Hex SHA-256 of a manifest's content, whatever its indentation or key order.
+
+    The release job records it in the ledger row, so that ``verify`` detects a
+    change to any field of ``manifest.json``.
+    """
+    text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def software_versions() -> dict[str, str]:
@@ -228,12 +241,16 @@ def verify_manifest(
     manifest : mapping
         A manifest (validated against the JSON Schema first).
     data_path : path, optional
-        The released synthetic file; its SHA-256 must match ``output.sha256``.
+        The released synthetic file; its SHA-256 must match ``output.sha256``,
+        and its header and number of records ``output.columns`` and
+        ``output.rows``.
     ledger_entry : callable, optional
         ``(dataset_id, entry_id) -> row or None``
         (:meth:`dpsynth.privacy.ledger.Ledger.entry`); when given, the ledger
         must hold the release named in the manifest, with the same output
-        hash and the same total spend.
+        hash, the same spend (rho or epsilon, and delta), the same method and
+        parameters and the same dpsynth version; and, when the row records
+        the manifest's digest (:func:`manifest_digest`), the same manifest.
     epsilon_of_rho : callable, optional
         ``(rho, delta) -> epsilon``; when given, the guarantee's epsilon must be
         the conversion of its rho.
@@ -259,9 +276,59 @@ def verify_manifest(
                     "use the file that was released with this manifest",
                 )
             )
+        problems.extend(_shape_problems(manifest, data_path))
     problems.extend(_spend_problems(manifest, epsilon_of_rho))
     if ledger_entry is not None:
         problems.extend(_ledger_problems(manifest, ledger_entry))
+    return problems
+
+
+def table_shape(path: str | os.PathLike[str]) -> tuple[list[str], int]:
+    """Column names and number of records of a CSV (optionally gzipped) or Parquet file.
+
+    A CSV is streamed with the :mod:`csv` module (quoted line breaks stay inside
+    their record); a Parquet file's footer is read, not its data.
+    """
+    name = os.fspath(path).lower()
+    if name.endswith((".parquet", ".pq")):
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(path)
+        return list(meta.schema_arrow.names), int(meta.metadata.num_rows)
+    import csv
+    import gzip
+
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        rows = sum(1 for _ in reader)
+    return header, rows
+
+
+def _shape_problems(manifest: Mapping[str, Any], data_path: str | os.PathLike[str]) -> list[Problem]:
+    """The released file must have the columns and the number of rows the manifest states."""
+    output = manifest["output"]
+    try:
+        columns, rows = table_shape(data_path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return [Problem(None, f"cannot read the data file {os.fspath(data_path)!r}: {exc}",
+                        "use the file that was released with this manifest")]
+    fix = "the manifest does not describe this file; do not sign it"
+    problems = []
+    if rows != output["rows"]:
+        problems.append(
+            Problem(None, f"the data file has {rows} rows, the manifest states {output['rows']}", fix)
+        )
+    if columns != list(output["columns"]):
+        problems.append(
+            Problem(
+                None,
+                f"the data file's columns ({', '.join(columns)}) differ from the manifest's "
+                f"({', '.join(output['columns'])})",
+                fix,
+            )
+        )
     return problems
 
 
@@ -293,7 +360,49 @@ def _ledger_problems(
         problems.append(
             Problem(None, f"the ledger charged {unit} = {spent!r}, the manifest states {recorded!r}", fix)
         )
+    delta, stated = row.get("delta"), manifest["spend"]["total"].get("delta")
+    if delta is not None and (stated is None or not math.isclose(float(delta), float(stated), rel_tol=SPEND_RTOL)):
+        problems.append(
+            Problem(None, f"the ledger charged delta = {delta!r}, the manifest states {stated!r}", fix)
+        )
+    recorded_params = dict(row.get("parameters") or {})
+    digest = recorded_params.pop(MANIFEST_DIGEST_KEY, None)
+    if digest is not None and digest != manifest_digest(manifest):
+        problems.append(
+            Problem(
+                None,
+                "the manifest was changed after release: its content differs from the one the "
+                "ledger recorded (SHA-256)",
+                "use the manifest.json written with this release; do not sign an edited copy",
+            )
+        )
+    method = manifest["method"]
+    if "mechanism" in row and row["mechanism"] != method["name"]:
+        problems.append(
+            Problem(None, f"the ledger recorded method {row['mechanism']!r}, the manifest states "
+                    f"{method['name']!r}", fix)
+        )
+    if "parameters" in row and _canonical(recorded_params) != _canonical(method.get("parameters", {})):
+        stated_params = method.get("parameters", {})
+        differ = sorted(
+            k for k in set(recorded_params) | set(stated_params)
+            if _canonical(recorded_params.get(k)) != _canonical(stated_params.get(k))
+        )
+        problems.append(
+            Problem(None, f"the ledger recorded other values of the method parameters {', '.join(differ)}", fix)
+        )
+    version = row.get("library_version")
+    if version is not None and version != manifest["software"].get("dpsynth"):
+        problems.append(
+            Problem(None, f"the ledger recorded dpsynth {version}, the manifest states "
+                    f"{manifest['software'].get('dpsynth')}", fix)
+        )
     return problems
+
+
+def _canonical(value: Any) -> str:
+    """A JSON text that compares equal for equal values, whatever the key order."""
+    return json.dumps(value, sort_keys=True)
 
 
 def _spend_problems(

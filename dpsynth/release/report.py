@@ -4,8 +4,9 @@ Entry points: :func:`render_report` (HTML) and :func:`write_report_json`
 (JSON); both take a *release record*, check it against
 :data:`RECORD_SCHEMA` and write atomically. The HTML embeds its plots as PNG
 data URIs, loads nothing from outside and runs no script. Every section has a
-stable ``id``: ``guarantee``, ``spend``, ``schema``, ``utility``,
-``fairness``, ``audit`` and ``provenance``.
+stable ``id``: ``signing`` (what the signer must check, from the record),
+``guarantee``, ``spend``, ``budget``, ``schema``, ``utility``, ``fairness``,
+``audit`` and ``provenance``.
 
 The release record
 ------------------
@@ -26,6 +27,12 @@ A JSON-compatible dict::
       "utility": UtilityReport.to_dict() or null,          # optional
       "fairness": SliceReport.to_dict() or null,           # optional
       "audit": {...} or null,                              # optional
+      "budget": {"dataset_id": "adult", "ledger": "/path/ledger.db",  # optional
+                 "lifetime": {"epsilon": 4, "delta": 1e-6, "rho": 0.311, ...},
+                 "earlier_releases": 1, "spent_before": 0.0198,
+                 "this_release": 0.0198, "in_progress": 0.0,
+                 "remaining_after": 0.271, "next_delta": 1e-9,
+                 "next_epsilon": 3.6} or null,
       "provenance": {"library": "dpsynth 0.1.0", "versions": {...},
                      "hashes": {...}, "seed": 0, "created": "2026-01-31T12:00:00Z",
                      "ledger_entry": "..."}
@@ -40,8 +47,12 @@ in epsilon). Each
 as they are). ``schema[].source`` is
 ``public``, ``dp`` or ``data`` (:func:`schema_provenance` builds the list from a
 :class:`~dpsynth.schema.Schema`). ``utility`` and ``fairness`` must say
-``"covered_by_dp": false``. ``provenance`` is rendered key by key, whatever
-its keys.
+``"covered_by_dp": false``. ``budget`` is in rho, the unit that adds up:
+``spent_before`` (finished earlier releases), ``this_release``,
+``in_progress`` (other runs' open reservations) and ``remaining_after`` add
+up to ``lifetime.rho``; ``next_epsilon`` is the largest epsilon a next
+release at ``next_delta`` could have. ``provenance`` is rendered key by
+key, whatever its keys.
 
 ``audit`` is loosely structured: these keys are recognised and shown first,
 everything else is rendered as nested tables.
@@ -61,6 +72,7 @@ import html
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -71,7 +83,9 @@ from dpsynth.schema import Schema
 RECORD_FORMAT = 1
 
 #: ids of the report's sections, in order
-SECTION_IDS = ("guarantee", "spend", "schema", "utility", "fairness", "audit", "provenance")
+SECTION_IDS = (
+    "signing", "guarantee", "spend", "budget", "schema", "utility", "fairness", "audit", "provenance",
+)
 
 _OPTIONAL_NUMBER = {"type": ["number", "null"], "minimum": 0}
 _EVALUATION = {
@@ -148,6 +162,20 @@ RECORD_SCHEMA: dict[str, Any] = {
         "utility": _EVALUATION,
         "fairness": _EVALUATION,
         "audit": {"type": ["object", "null"]},
+        "budget": {
+            "type": ["object", "null"],
+            "required": ["dataset_id", "lifetime", "spent_before", "this_release", "remaining_after"],
+            "properties": {
+                "lifetime": {"type": "object", "required": ["rho"]},
+                "spent_before": {"type": "number", "minimum": 0},
+                "this_release": {"type": "number", "minimum": 0},
+                "in_progress": {"type": "number", "minimum": 0},
+                "remaining_after": {"type": "number", "minimum": 0},
+                "next_delta": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+                "next_epsilon": {"type": "number", "minimum": 0},
+                "ledger": {"type": "string"},
+            },
+        },
         "provenance": {"type": "object"},
     },
 }
@@ -256,8 +284,10 @@ def report_html(record: Mapping[str, Any]) -> str:
     body = "\n".join(
         [
             _header(record),
+            _signing(record),
             _guarantee(record),
             _spend(record),
+            _budget(record.get("budget")),
             _schema(record),
             _utility(record.get("utility"), plots),
             _fairness(record.get("fairness"), plots),
@@ -369,8 +399,108 @@ def _header(record: Mapping[str, Any]) -> str:
     )
 
 
+def _spend_total(record: Mapping[str, Any]) -> tuple[str, float, float]:
+    """The spend's unit symbol, its itemised total and the guarantee's limit."""
+    g = record["guarantee"]
+    key, sym = ("rho", "ρ") if _mode(g) == "zcdp" else ("epsilon", "ε")
+    return sym, math.fsum(float(s.get(key) or 0.0) for s in record["spend"]), float(g[key])
+
+
+def _within(total: float, limit: float) -> bool:
+    return total <= limit * (1 + _SPEND_RTOL) + 1e-15
+
+
+def _signing(record: Mapping[str, Any]) -> str:
+    """What the signer must check, each point with what this release shows, and what to do."""
+    sym, total, limit = _spend_total(record)
+    items = []
+    if _within(total, limit):
+        items.append(f"The spend adds up to {sym} = {_fmt(total)}, within the guarantee: yes.")
+    else:
+        items.append(f"The spend adds up to {sym} = {_fmt(total)}, MORE than the guarantee's "
+                     f"{_fmt(limit)}: do not sign.")
+    derived = [c["column"] for c in record["schema"] if c["source"] == "data"]
+    kinds = [c["column"] for c in record["schema"] if c.get("detail") == KIND_FROM_DATA_DETAIL]
+    if derived or kinds:
+        items.append("Knowledge read from the private data without DP, not covered by the guarantee: "
+                     f"{', '.join(dict.fromkeys(derived + kinds))}. Sign only if it is truly public.")
+    else:
+        items.append("Every column's categories, bounds and kind are public or discovered with DP.")
+    a = record.get("audit")
+    if not a:
+        items.append("No audit was run: nothing was measured about what actually leaks.")
+    else:
+        claimed, ceiling = a.get("claimed_epsilon", record["guarantee"]["epsilon"]), a.get("ceiling")
+        line = f"Audit verdict: {a.get('verdict', 'none')}."
+        if isinstance(ceiling, (int, float)) and isinstance(claimed, (int, float)) and ceiling <= claimed:
+            line += " The audit was too small to detect a violation of this claim (see the audit)."
+        items.append(line)
+    b = record.get("budget")
+    if b:
+        items.append(f"Lifetime budget of {b['dataset_id']}: ρ = {_fmt(b['remaining_after'])} of "
+                     f"{_fmt(b['lifetime']['rho'])} remains after this release.")
+    else:
+        items.append("No ledger figures: check the lifetime budget with `dpsynth budget show`.")
+    flagged = (record.get("fairness") or {}).get("flagged_slices")
+    if flagged:
+        items.append(f"{flagged} subgroup(s) flagged in the fairness section: decide whether the "
+                     "use of the data depends on them.")
+    ledger = (b or {}).get("ledger") or "LEDGER"
+    items.append(f"`dpsynth verify manifest.json --data synthetic.csv --ledger {ledger}` says "
+                 "\u201cverified\u201d (it rechecks the hashes, the spend and the ledger entry).")
+    inner = (
+        '<p class="warning"><strong>This report is internal.</strong> It holds figures computed from '
+        "the real data and a hash of the private table. What may leave the building: "
+        "<code>synthetic.csv</code> and <code>manifest.json</code>, nothing else.</p>\n"
+        "<p>Check each point below.</p>\n<ol>"
+        + "".join(f"<li>{_code_spans(_e(i))}</li>" for i in items)
+        + "</ol>\n<p>If anything is off, do not sign and do not share the synthetic table; tell "
+        "whoever ran the release. The ledger has already charged this release: deleting its files "
+        "does not give the budget back, and releasing again spends more.</p>"
+    )
+    return _section("signing", "Before you sign", inner)
+
+
+def _code_spans(escaped: str) -> str:
+    """`text` in escaped HTML as <code>text</code> (commands the signer types)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
+
+
+def _budget(b: Mapping[str, Any] | None) -> str:
+    if not b:
+        return _section("budget", "Lifetime budget of the dataset",
+                        "<p>No ledger figures were recorded with this report.</p>")
+    life = b["lifetime"]
+    rows = [
+        ("lifetime budget", life["rho"], f"ε = {_fmt(life.get('epsilon'))} at δ = {_fmt(life.get('delta'))}"),
+        ("spent by earlier releases", b["spent_before"], f"{b.get('earlier_releases', '–')} release(s)"),
+        ("spent by this release", b["this_release"], "the total of the steps above"),
+    ]
+    if b.get("in_progress"):
+        rows.append(("held by runs in progress", b["in_progress"], "charged when they finish"))
+    rows.append(("remaining after this release", b["remaining_after"], "what later releases can spend"))
+    nxt = ""
+    if b.get("next_epsilon") is not None and b.get("next_delta") is not None:
+        nxt = (f" A next release at δ = {_e(_fmt(b['next_delta']))} could have at most "
+               f"ε = {_e(_fmt(b['next_epsilon']))}.")
+    inner = (
+        f"<p>Every release of <strong>{_e(b['dataset_id'])}</strong> is charged to one lifetime "
+        "budget in the ledger. It is counted in ρ, which adds up across releases: the rows below "
+        "add up to the lifetime budget. Epsilons do not add up (two releases at ε = 1 do not "
+        "spend ε = 2 under zCDP), so none is summed here." + nxt + "</p>\n"
+        + _table(["", "rho (ρ)", "meaning"], rows)
+    )
+    return _section("budget", "Lifetime budget of the dataset", inner)
+
+
 def _mode(g: Mapping[str, Any]) -> str:
     return str(g.get("mode", "zcdp" if g.get("rho") is not None else "pure"))
+
+
+def _unit_phrase(unit: str) -> str:
+    """"one row" reads "single row" after "any" (not "any single one row")."""
+    unit = str(unit).strip()
+    return "single " + unit[4:] if unit.lower().startswith("one ") else "single " + unit
 
 
 def _guarantee(record: Mapping[str, Any]) -> str:
@@ -383,8 +513,8 @@ def _guarantee(record: Mapping[str, Any]) -> str:
     else:
         rho_row = ("rho (ρ)", "not used", "pure DP: the spend is counted in ε directly")
     inner = (
-        f'<p class="plain">Whether or not the data of any single '
-        f'<strong>{_e(g["privacy_unit"])}</strong> is in the input, the chance of producing any '
+        f'<p class="plain">Whether or not the data of any '
+        f'<strong>{_e(_unit_phrase(g["privacy_unit"]))}</strong> is in the input, the chance of producing any '
         f"particular synthetic table changes by at most a factor of "
         f"<strong>e<sup>ε</sup> = {_e(_fmt(factor, 3))}</strong>, except with a probability of at "
         f"most <strong>δ = {_e(_fmt(delta))}</strong>. Two inputs count as neighbours when they "
@@ -408,15 +538,14 @@ def _guarantee(record: Mapping[str, Any]) -> str:
 
 def _spend(record: Mapping[str, Any]) -> str:
     spend, g = record["spend"], record["guarantee"]
-    key, sym = ("rho", "ρ") if _mode(g) == "zcdp" else ("epsilon", "ε")
+    key = "rho" if _mode(g) == "zcdp" else "epsilon"
     rows = [
         (s["step"], s.get("description", ""), s.get("rho"), s.get("epsilon"), s.get("sigma"))
         for s in spend
     ]
-    total = math.fsum(float(s.get(key) or 0.0) for s in spend)
+    sym, total, budget = _spend_total(record)
     rows.append(("total", "", total, None, None) if key == "rho" else ("total", "", None, total, None))
-    budget = float(g[key])
-    if total <= budget * (1 + _SPEND_RTOL) + 1e-15:
+    if _within(total, budget):
         check = (
             f'<p class="ok">The steps add up to {sym} = {_e(_fmt(total))}, within the '
             f"guarantee's {sym} = {_e(_fmt(budget))}.</p>"
@@ -766,6 +895,13 @@ def _audit(a: Mapping[str, Any] | None, guarantee: Mapping[str, Any], plots: Any
     numeric = isinstance(claimed, (int, float)) and all(
         v is None or isinstance(v, (int, float)) for v in (lower, ceiling)
     )
+    if numeric and ceiling is not None and float(ceiling) <= float(claimed):
+        parts.append(
+            f'<p class="warning"><strong>This audit could not have detected a violation.</strong> '
+            f"With its number of runs no lower bound above ε = {_e(_fmt(ceiling))} was possible, "
+            f"and the claim is ε = {_e(_fmt(claimed))}: its verdict says nothing about whether the "
+            "claim holds. Run a larger audit (<code>--audit full</code>) before relying on it.</p>"
+        )
     if numeric and (lower is not None or ceiling is not None):
         span = interval if isinstance(interval, list) and len(interval) == 2 else None
         parts.append(
@@ -780,8 +916,13 @@ def _audit(a: Mapping[str, Any] | None, guarantee: Mapping[str, Any], plots: Any
             + _generic(a["attacks"])
             + "</div>"
         )
-    if a.get("notes"):
-        parts.append("<ul class=\"notes\">" + "".join(f"<li>{_e(n)}</li>" for n in a["notes"]) + "</ul>")
+    # The game's own caveats (e.g. too few runs to detect a violation) sit in its nested
+    # output: shown here with the others, not only in the folded raw output.
+    game = a.get("mechanism_verification")
+    game_notes = game.get("notes") if isinstance(game, Mapping) else None
+    notes = list(dict.fromkeys([*(a.get("notes") or []), *(game_notes or [])]))
+    if notes:
+        parts.append("<ul class=\"notes\">" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>")
     rest = {k: v for k, v in a.items() if k not in _AUDIT_KEYS}
     if rest:
         # raw output for the expert, folded away from the non-expert reader (no script needed)
@@ -823,5 +964,6 @@ figure{margin:.4rem 0}img{max-width:100%;height:auto}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:.6rem}
 code{font-size:.85rem;word-break:break-all}
 .scroll{overflow-x:auto;max-width:100%}td{overflow-wrap:break-word}
+table.spend td:nth-child(n+3){white-space:nowrap}
 details{margin:.6rem 0}summary{cursor:pointer;font-weight:600}
 """

@@ -7,10 +7,11 @@ import pytest
 from dpsynth.cli import main
 from dpsynth.encoding.formats import TEXT_DTYPE
 from dpsynth.errors import BudgetExceededError, InputDataError, LedgerError
-from dpsynth.privacy.accountant import PrivacyBudget
+from dpsynth.privacy.accountant import PrivacyBudget, epsilon_of_rho
 from dpsynth.privacy.ledger import Ledger, data_fingerprint
 from dpsynth.release import job
 from dpsynth.release.job import ReleaseRequest, run_release
+from dpsynth.release.manifest import manifest_digest
 from dpsynth.release.source import files_fingerprint, read_frame
 from dpsynth.schema import ColumnKind, ColumnSpec, Schema
 
@@ -75,6 +76,25 @@ def test_release_writes_files_charges_ledger_and_verifies(setup, capsys):
     synthetic.write_text(synthetic.read_text().replace("F,", "M,", 1))
     assert main(args) == 7
     assert "changed after release" in capsys.readouterr().err
+
+
+def test_the_report_states_the_lifetime_budget_and_the_manifests_time(setup):
+    tmp_path, data, ledger_path = setup
+    run_release(_request(tmp_path, data, ledger_path, epsilon=0.5))
+    run_release(_request(tmp_path, data, ledger_path, out=tmp_path / "second"))
+    manifest = json.loads((tmp_path / "second" / "manifest.json").read_text())
+    report = json.loads((tmp_path / "second" / "report.json").read_text())
+    budget, status = report["budget"], Ledger(ledger_path).status("toy")
+    first, second = (r["rho"] for r in _release_rows(ledger_path))
+    assert budget["earlier_releases"] == 1 and budget["in_progress"] == 0.0
+    assert budget["spent_before"] == pytest.approx(first) and budget["this_release"] == pytest.approx(second)
+    # after the commit the ledger shows what the report said would remain
+    assert budget["remaining_after"] == pytest.approx(status["remaining"]["rho"], rel=1e-9)
+    assert budget["lifetime"]["rho"] == pytest.approx(first + second + budget["remaining_after"])
+    assert budget["next_epsilon"] == pytest.approx(epsilon_of_rho(budget["remaining_after"], 1e-9))
+    assert report["provenance"]["created"] == manifest["created"]
+    # the shareable manifest names the ledger file, not the folders around it; the report does
+    assert manifest["ledger"]["path"] == "ledger.db" and budget["ledger"] == str(ledger_path.resolve())
 
 
 def test_overspend_is_refused_before_reading_the_data(setup):
@@ -160,6 +180,9 @@ def test_quick_audit_is_recorded_in_manifest_and_report(setup, monkeypatch):
     audit = manifest["audit"]
     assert audit["verdict"] in ("violation detected", "no violation detected at this power")
     assert audit["mechanism_verification"]["runs_per_world"] == 12
+    # 12 runs cannot certify epsilon 1: the game's caveat sits beside the verdict, not only nested
+    assert audit["ceiling"] <= 1.0
+    assert any("could not be detected" in note for note in audit["notes"])
     # Mode B reads real rows: its figures stay in the internal report, out of the manifest.
     assert "release_risk" not in audit and "attacks" not in audit
     assert any("internal report only" in note for note in audit["notes"])
@@ -385,11 +408,34 @@ def test_verify_refuses_a_release_whose_ledger_row_was_changed(setup, capsys):
     out = tmp_path / "out"
     args = ["verify", str(out / "manifest.json"), "--data", str(out / "synthetic.csv"), "--ledger", str(ledger_path)]
     assert main(args) == 0
-    assert "ledger intact and its entry matches" in capsys.readouterr().out
+    assert "ledger intact and its entry matches (every field of the manifest, " in capsys.readouterr().out
     with sqlite3.connect(ledger_path) as con:
         con.execute("UPDATE entries SET rho = rho / 2 WHERE kind = 'release'")
     assert main(args) != 0
     assert "modified after it was written" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("edit", [
+    ("schema", "columns", 0, "source", "dp"), ("schema", "acknowledged_public", True),
+    ("guarantee", "neighbouring_relation", "replace one row"), ("seed", 7),
+])
+def test_verify_refuses_any_field_of_the_manifest_edited_after_release(setup, capsys, edit):
+    # Fields that no hash, sum or ledger column covered: the ledger row records the manifest's digest.
+    tmp_path, data, ledger_path = setup
+    run_release(_request(tmp_path, data, ledger_path))
+    out = tmp_path / "out"
+    args = ["verify", str(out / "manifest.json"), "--data", str(out / "synthetic.csv"), "--ledger", str(ledger_path)]
+    manifest = json.loads((out / "manifest.json").read_text())
+    (row,) = _release_rows(ledger_path)
+    assert row["parameters"]["manifest_sha256"] == manifest_digest(manifest)
+    *path, key, value = edit
+    target = manifest
+    for part in path:
+        target = target[part]
+    target[key] = value
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    assert main(args) == 7
+    assert "the manifest was changed after release" in capsys.readouterr().err
 
 
 @pytest.fixture

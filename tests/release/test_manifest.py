@@ -11,7 +11,9 @@ from dpsynth.release.manifest import (
     ManifestInputs,
     build_manifest,
     load_manifest,
+    manifest_digest,
     manifest_json_schema,
+    table_shape,
     verify_manifest,
 )
 
@@ -70,6 +72,61 @@ def test_verify_detects_a_tampered_file(released):
     data.write_text(data.read_text().replace("41", "42"))
     (problem,) = verify_manifest(manifest, data)
     assert "changed after release" in problem.message
+
+
+def test_verify_detects_rows_and_columns_the_file_does_not_have(released):
+    # Neither is covered by the file's hash: the hash is of the file, the counts are the manifest's.
+    manifest, data = released
+    assert verify_manifest(manifest, data) == []
+    for field, value, words in (("rows", 100, "has 2 rows, the manifest states 100"),
+                                ("columns", ["age"], "columns (age, sex) differ")):
+        bad = copy.deepcopy(manifest)
+        bad["output"][field] = value
+        (problem,) = verify_manifest(bad, data)
+        assert words in problem.message and "do not sign" in problem.fix
+
+
+def test_table_shape_reads_quoted_line_breaks_and_parquet(tmp_path):
+    frame = pd.DataFrame({"a": ["one\ntwo", "three"], "b": [1, 2]})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    frame.to_parquet(tmp_path / "t.parquet", index=False)
+    assert table_shape(tmp_path / "t.csv") == (["a", "b"], 2)
+    assert table_shape(tmp_path / "t.parquet") == (["a", "b"], 2)
+
+
+def test_verify_binds_method_parameters_delta_and_version_to_the_ledger(released):
+    manifest, data = released
+    row = {
+        "kind": "release", "output_hash": manifest["output"]["sha256"], "rho": 0.25, "delta": 1e-9,
+        "mechanism": "mst", "parameters": {"compress": True, "delta": 1e-9, "epsilon": 1.0},
+        "library_version": manifest["software"]["dpsynth"],
+    }
+    assert verify_manifest(manifest, data, ledger_entry=lambda d, e: row) == []
+    for field, value, words in (
+        (("method", "name"), "aim", "the ledger recorded method 'mst', the manifest states 'aim'"),
+        (("method", "parameters"), {"epsilon": 0.1, "delta": 1e-9, "compress": True},
+         "other values of the method parameters epsilon"),
+        (("spend", "total"), {"rho": 0.25, "epsilon": 1.0, "delta": 1e-12},
+         "the ledger charged delta = 1e-09, the manifest states 1e-12"),
+        (("software", "dpsynth"), "9.9", "the manifest states 9.9"),
+    ):
+        bad = copy.deepcopy(manifest)
+        bad[field[0]][field[1]] = value
+        (problem,) = verify_manifest(bad, data, ledger_entry=lambda d, e: row)
+        assert words in problem.message, field
+
+
+def test_a_ledger_row_with_the_manifests_digest_binds_every_field(released):
+    manifest, data = released
+    row = {"kind": "release", "output_hash": manifest["output"]["sha256"], "rho": 0.25,
+           "parameters": {**manifest["method"]["parameters"], "manifest_sha256": manifest_digest(manifest)}}
+    # the digest is of the content: key order and indentation do not change it
+    assert manifest_digest(json.loads(json.dumps(manifest, indent=2))) == manifest_digest(manifest)
+    assert verify_manifest(manifest, data, ledger_entry=lambda d, e: row) == []
+    bad = copy.deepcopy(manifest)
+    bad["schema"]["acknowledged_public"] = True
+    (problem,) = verify_manifest(bad, data, ledger_entry=lambda d, e: row)
+    assert "the manifest was changed after release" in problem.message
 
 
 def test_verify_detects_spend_that_does_not_add_up(released):

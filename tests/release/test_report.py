@@ -316,3 +316,70 @@ def test_what_comes_from_the_real_rows_is_marked_not_covered(page, bare):
     for s in (_section(page, "provenance"), page.split("</header>")[0]):
         assert "SHA-256 of the private table" in s
     assert "Not covered by the privacy guarantee." in _section(page, "provenance")
+
+
+def test_an_audit_too_small_to_detect_a_violation_says_so_in_view(bare):
+    # The ceiling (2.388) is below the claim (3): the verdict cannot tell anything, and the
+    # game's own note saying so must not be folded away in the raw output.
+    game_note = "with 42 test runs per world no bound above 2.388 was possible"
+    rec = dict(bare, audit={
+        "verdict": "no violation detected at this power", "claimed_epsilon": 3.0,
+        "epsilon_lower_bound": 0.0, "ceiling": 2.388,
+        "mechanism_verification": {"notes": [game_note]},
+    })
+    a = _section(report_html(rec), "audit")
+    shown = a.split("<details>")[0]
+    assert "This audit could not have detected a violation." in shown
+    assert "no lower bound above ε = 2.388 was possible, and the claim is ε = 3" in shown
+    assert game_note in shown
+    powerful = copy.deepcopy(rec)
+    powerful["audit"]["ceiling"] = 4.0
+    assert "could not have detected" not in _section(report_html(powerful), "audit")
+
+
+def test_the_guarantee_names_the_unit_in_plain_words(page):
+    g = _section(page, "guarantee")
+    assert "the data of any <strong>single row (one person)</strong> is in the input" in g
+    assert "single one row" not in g
+
+
+_BUDGET = {
+    "dataset_id": "adult", "lifetime": {"mode": "zcdp", "epsilon": 4.0, "delta": 1e-6, "rho": 0.3},
+    "earlier_releases": 2, "spent_before": 0.1, "this_release": 0.0126, "in_progress": 0.05,
+    "remaining_after": 0.1374, "next_delta": 1e-9, "next_epsilon": 2.5,
+}
+
+
+def test_the_lifetime_budget_is_shown_in_rho_and_adds_up(bare):
+    b = _section(report_html(dict(bare, budget=_BUDGET)), "budget")
+    for text in ("<td>lifetime budget</td><td>0.3</td><td>ε = 4 at δ = 1e-06</td>",
+                 "<td>spent by earlier releases</td><td>0.1</td><td>2 release(s)</td>",
+                 "<td>spent by this release</td><td>0.0126</td>",
+                 "<td>held by runs in progress</td><td>0.05</td>",
+                 "<td>remaining after this release</td><td>0.1374</td>",
+                 "Epsilons do not add up", "A next release at δ = 1e-09 could have at most ε = 2.5."):
+        assert text in b, text
+    assert "No ledger figures" in _section(report_html(bare), "budget")
+    with pytest.raises(ParameterError, match="budget"):
+        validate_record(dict(bare, budget={"dataset_id": "adult"}))
+
+
+def test_before_you_sign_lists_what_this_release_shows(bare, record):
+    s = _section(report_html(dict(bare, budget=_BUDGET)), "signing")
+    assert "This report is internal." in s and "<code>manifest.json</code>" in s
+    assert "The spend adds up to ρ = 0.0126, within the guarantee: yes." in s
+    assert "No audit was run" in s and "ρ = 0.1374 of 0.3 remains after this release" in s
+    assert "<code>dpsynth verify manifest.json --data synthetic.csv --ledger LEDGER</code>" in s
+    with_path = _section(report_html(dict(bare, budget={**_BUDGET, "ledger": "/srv/l.db"})), "signing")
+    assert "--ledger /srv/l.db</code>" in with_path
+    assert "`" not in s and "do not sign" in s
+    assert "deleting its files does not give the budget back" in s
+    worse = copy.deepcopy(dict(record, budget=None))
+    worse["guarantee"]["rho"] = 0.01
+    worse["schema"][1]["source"] = "data"
+    worse["audit"] = dict(worse["audit"], claimed_epsilon=3.0, ceiling=2.4)
+    s = _section(report_html(worse), "signing")
+    assert "MORE than the guarantee&#x27;s 0.01: do not sign." in s
+    assert "without DP, not covered by the guarantee: workclass" in s
+    assert "too small to detect a violation" in s
+    assert "subgroup(s) flagged" in s and "<code>dpsynth budget show</code>" in s
