@@ -234,9 +234,9 @@ class Ledger:
                 (str(LEDGER_FORMAT),),
             )
             fmt = con.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0]
-        if int(fmt) != LEDGER_FORMAT:
+        if str(fmt).strip() != str(LEDGER_FORMAT):  # compared as text: a damaged value is not a crash
             raise LedgerError(
-                f"ledger {self.path} has format {fmt}, this dpsynth reads format {LEDGER_FORMAT}; "
+                f"ledger {self.path} has format {fmt!r}, this dpsynth reads format {LEDGER_FORMAT}; "
                 "use the dpsynth version that wrote it"
             )
 

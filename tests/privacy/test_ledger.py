@@ -238,3 +238,13 @@ def test_fingerprint_of_an_empty_table():
 def test_fingerprint_refuses_unhashable_cells():
     with pytest.raises(InputDataError, match="cannot be fingerprinted"):
         data_fingerprint(pd.DataFrame({"a": [[1], [2]]}))
+
+
+@pytest.mark.parametrize("written", ["999", "not a number"])
+def test_a_ledger_of_another_or_a_damaged_format_is_refused_with_its_value(tmp_path, written):
+    path = tmp_path / "ledger.sqlite"
+    Ledger(path)
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE meta SET value = ? WHERE key = 'format'", (written,))
+    with pytest.raises(LedgerError, match=f"has format '{written}'.*use the dpsynth version"):
+        Ledger(path)
