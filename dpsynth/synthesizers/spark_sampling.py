@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from dpsynth.errors import EngineError, parameter_error
+from dpsynth.io import check_writable
 from dpsynth.synthesizers.streaming import DEFAULT_CHUNK_ROWS, iter_frames
 
 if TYPE_CHECKING:
@@ -60,6 +61,21 @@ def _loaded(blob: bytes) -> Synthesizer:
         path = Path(folder) / "model.zip"
         path.write_bytes(blob)
         return Synthesizer.load(path)
+
+
+def _exists(path: str | os.PathLike[str]) -> Exception:
+    return parameter_error("path", os.fspath(path), "a folder that does not exist yet (remove it, or choose another)")
+
+
+def _check_output_folder(path: str | os.PathLike[str]) -> None:
+    """Refuse a local output folder that exists or cannot be written, before any row is drawn."""
+    text = os.fspath(path)
+    if "://" in text and not text.startswith("file://"):
+        return  # a cluster's file system (s3a://, hdfs://): Spark itself refuses an existing folder
+    local = Path(text.removeprefix("file://"))
+    if local.exists():
+        raise _exists(path)
+    check_writable(local, "path")
 
 
 def partition_rows(n: int, partitions: int) -> list[int]:
@@ -120,6 +136,8 @@ def spark_samples(
     if not (isinstance(partitions, (int, np.integer)) and not isinstance(partitions, bool) and partitions >= 1):
         raise parameter_error("partitions", partitions, "a positive integer")
     coded_conditions = synth._code_conditions(conditions or {})
+    if path is not None:
+        _check_output_folder(path)
 
     import pyarrow as pa
     from pyspark.sql.pandas.types import from_arrow_schema
@@ -140,5 +158,10 @@ def spark_samples(
 
     frame = session.range(0, int(partitions), numPartitions=int(partitions)).mapInPandas(generate, schema)
     if path is not None:
-        frame.write.mode("errorifexists").parquet(os.fspath(path))
+        try:
+            frame.write.mode("errorifexists").parquet(os.fspath(path))
+        except Exception as exc:  # raised from the JVM, its type depends on the Spark version
+            if "PATH_ALREADY_EXISTS" in str(exc) or "already exists" in str(exc):
+                raise _exists(path) from None
+            raise
     return frame

@@ -58,3 +58,26 @@ def test_bad_arguments_are_refused_before_any_job(spark, fitted):
         spark_samples(fitted, 10, spark=spark, partitions=0)
     with pytest.raises(ParameterError, match="random_state"):
         spark_samples(fitted, 10, spark=spark, random_state=np.random.default_rng(0))
+
+
+def test_an_existing_output_folder_is_refused_before_any_row_is_drawn(spark, fitted, tmp_path):
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "keep.txt").write_text("mine")
+    with pytest.raises(ParameterError, match="path.*does not exist yet"):
+        spark_samples(fitted, 10, spark=spark, path=taken)
+    with pytest.raises(ParameterError, match="path.*does not exist yet"):
+        spark_samples(fitted, 10, spark=spark, path=f"file://{taken}")
+    assert [p.name for p in taken.iterdir()] == ["keep.txt"]
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(ParameterError, match="whose folders are folders"):
+        spark_samples(fitted, 10, spark=spark, path=tmp_path / "a-file" / "out")
+
+
+def test_a_folder_created_while_generating_is_refused_as_spark_finds_it(spark, fitted, tmp_path, monkeypatch):
+    from dpsynth.synthesizers import spark_sampling
+
+    monkeypatch.setattr(spark_sampling, "_check_output_folder", lambda path: None)
+    (tmp_path / "late").mkdir()
+    with pytest.raises(ParameterError, match="path.*does not exist yet"):
+        spark_samples(fitted, 10, spark=spark, path=tmp_path / "late")
