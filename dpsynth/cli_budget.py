@@ -19,7 +19,7 @@ from typing import Any
 
 from dpsynth.errors import LedgerError, ParameterError
 from dpsynth.io import check_writable
-from dpsynth.privacy.accountant import PrivacyBudget
+from dpsynth.privacy.accountant import PrivacyBudget, at_most
 from dpsynth.privacy.ledger import Ledger, data_fingerprint
 
 LEDGER_ENV = "DPSYNTH_LEDGER"
@@ -45,6 +45,11 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
+
+
+def _fmt_down(value: Any) -> str:
+    """What remains, rounded down: asking for the figure shown is never refused."""
+    return "-" if value is None else at_most(float(value))
 
 
 def _budget_from_args(args: argparse.Namespace) -> PrivacyBudget:
@@ -106,17 +111,20 @@ def cmd_show(args: argparse.Namespace) -> int:
         life, spent, left = s["lifetime"], s["spent"], s["remaining"]
         print(f"dataset {s['dataset_id']} ({life['mode']}, {s['releases']} release(s))")
         for label, part in (("lifetime", life), ("spent", spent), ("remaining", left)):
+            show = _fmt_down if label == "remaining" else _fmt
             print(
-                f"  {label:<10} epsilon {_fmt(part['epsilon']):>10}  delta {_fmt(part['delta']):>10}"
-                f"  rho {_fmt(part['rho']):>10}"
+                f"  {label:<10} epsilon {show(part['epsilon']):>10}  delta {_fmt(part['delta']):>10}"
+                f"  rho {show(part['rho']):>10}"
             )
         if life["mode"] == "zcdp":
             print("  rho adds up across releases and decides what a release can afford.")
             print(
                 f"  epsilon is shown at the lifetime delta ({_fmt(life['delta'])}): spent epsilon is "
                 "the spent rho converted at it, not the sum of the releases' epsilons (those are in "
-                "`budget history`); remaining epsilon is the lifetime epsilon minus that of all "
-                "spent or held."
+                "`budget history`); remaining epsilon is the largest one more release at that delta "
+                "can be given (the remaining rho converted: more than lifetime minus spent epsilon, "
+                "since rho adds up and epsilon does not; a little less if the release spends part of "
+                "its delta on discovery)."
             )
         if s["reserved"]:
             print(

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -150,6 +151,19 @@ def rho_of_epsilon(epsilon: float, delta: float) -> float:
         else:
             high = mid
     return low
+
+
+def at_most(value: float, digits: int = 6) -> str:
+    """``value`` rounded down to ``digits`` significant digits, as text.
+
+    For a budget quoted as affordable: rounding to nearest could quote a
+    figure a little above what remains, which would then be refused.
+    """
+    if not math.isfinite(value) or value <= 0:
+        return f"{value:.{digits}g}"
+    exact = Decimal(repr(float(value)))
+    step = Decimal(1).scaleb(exact.adjusted() - digits + 1)
+    return f"{float(exact.quantize(step, rounding=ROUND_FLOOR)):.{digits}g}"
 
 
 def rho_of_pure_epsilon(epsilon: float) -> float:

@@ -50,7 +50,7 @@ from dpsynth.errors import (
     Problem,
     parameter_error,
 )
-from dpsynth.privacy.accountant import Accountant, Charge, PrivacyBudget, Spend
+from dpsynth.privacy.accountant import Accountant, Charge, PrivacyBudget, Spend, epsilon_of_rho
 
 LEDGER_FORMAT = 1
 GENESIS_HASH = "0" * 64
@@ -367,7 +367,15 @@ class Ledger:
             con.close()
 
     def status(self, dataset_id: str) -> dict[str, Any]:
-        """Lifetime budget, spent (finished releases), reserved, remaining."""
+        """Lifetime budget, spent (finished releases), reserved, remaining.
+
+        ``remaining`` holds the rho left after every release and open
+        reservation; on a zCDP ledger with an (epsilon, delta) lifetime its
+        epsilon is the largest one more release at the lifetime delta can be
+        given (that rho converted at that delta), not lifetime minus spent
+        epsilon, which understates it. A release that spends part of its delta
+        on discovery can be given a little less.
+        """
         con = self._connect()
         try:
             init = self._init_row(con, dataset_id)
@@ -387,14 +395,21 @@ class Ledger:
             ]
         finally:
             con.close()
+        lifetime = _budget_of(init)
+        remaining = everything.remaining.to_dict()
+        if lifetime.mode == "zcdp" and lifetime.epsilon is not None:
+            # rho adds up, epsilon does not: what one more release at the lifetime delta can
+            # be given is the remaining rho converted, more than lifetime minus spent epsilon.
+            rho = float(remaining["rho"])
+            remaining["epsilon"] = epsilon_of_rho(rho, lifetime.delta) if rho > 0 else 0.0
         return {
             "dataset_id": dataset_id,
             "fingerprint": init["fingerprint"],
-            "lifetime": _budget_of(init).to_dict(),
+            "lifetime": lifetime.to_dict(),
             "releases": len(done.steps),
             "spent": done.spent.to_dict(),
             "reserved": reservations,
-            "remaining": everything.remaining.to_dict(),
+            "remaining": remaining,
         }
 
     def history(self, dataset_id: str | None = None) -> list[dict[str, Any]]:

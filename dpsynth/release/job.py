@@ -55,7 +55,7 @@ from dpsynth.errors import (
     parameter_error,
 )
 from dpsynth.io import check_writable, write_table, write_text_atomic
-from dpsynth.privacy.accountant import PrivacyBudget, epsilon_of_rho
+from dpsynth.privacy.accountant import PrivacyBudget, at_most, epsilon_of_rho
 from dpsynth.privacy.ledger import Ledger, Reservation, data_fingerprint
 from dpsynth.release.manifest import (
     MANIFEST_DIGEST_KEY,
@@ -447,8 +447,23 @@ def _precheck_budget(ledger: Ledger, dataset_id: str, budget: PrivacyBudget) -> 
         raise BudgetExceededError(
             f"dataset {dataset_id!r}: this release needs rho = {budget.rho:.6g} "
             f"(epsilon = {budget.epsilon}, delta = {budget.delta}) but only rho = "
-            f"{remaining['rho']:.6g} remains of its lifetime budget; nothing was read or charged"
+            f"{remaining['rho']:.6g} remains of its lifetime budget{_affordable(remaining, budget)}; "
+            "nothing was read or charged"
         )
+
+
+def _affordable(remaining: dict[str, Any], budget: PrivacyBudget) -> str:
+    """The largest epsilon the remaining budget pays for at the release's delta, as advice."""
+    rho = float(remaining["rho"])
+    if rho <= 0:
+        return ": it is spent"
+    if budget.mode == "pure":
+        # a pure ledger adds epsilons; a zCDP ledger charges a pure release epsilon**2 / 2
+        epsilon = remaining["epsilon"] if not remaining.get("delta") else math.sqrt(2.0 * rho)
+        return f" (lower epsilon to at most {at_most(epsilon)})"
+    if budget.epsilon is None:
+        return f" (lower rho to at most {at_most(rho)})"
+    return f" (at delta = {budget.delta}, lower epsilon to at most {at_most(epsilon_of_rho(rho, budget.delta))})"
 
 
 def _frame(source: str | os.PathLike[str] | pd.DataFrame, name: str) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from scipy.optimize import minimize_scalar
 
 from dpsynth.errors import BudgetExceededError, ParameterError, PrivacyError
 from dpsynth.privacy.accountant import (
+    at_most,
     SPEND_RTOL,
     Accountant,
     Charge,
@@ -207,3 +208,10 @@ def test_an_epsilon_too_large_to_convert_is_refused_when_the_budget_is_made():
     acc = Accountant(PrivacyBudget.approx(1e4, 1e-9))
     acc.charge(Charge("measure", rho=acc.budget.rho))
     assert acc.spent.epsilon <= 1e4
+
+
+@pytest.mark.parametrize("value", [2.7760499999, 1.0, 0.1234565, 123456.75, 9.9999995, 3e-7])
+def test_at_most_rounds_down_to_six_significant_digits(value):
+    shown = float(at_most(value))
+    assert shown <= value and shown >= value * (1 - 1e-5)
+    assert len(at_most(value).replace(".", "").replace("e-07", "").lstrip("0")) <= 6

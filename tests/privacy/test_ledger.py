@@ -17,7 +17,7 @@ from dpsynth.errors import (
     LedgerIntegrityError,
     ParameterError,
 )
-from dpsynth.privacy.accountant import Accountant, Charge, PrivacyBudget, Spend
+from dpsynth.privacy.accountant import Accountant, Charge, PrivacyBudget, Spend, at_most, epsilon_of_rho
 from dpsynth.privacy.ledger import GENESIS_HASH, Ledger, data_fingerprint
 
 FP = "f" * 64
@@ -248,3 +248,24 @@ def test_a_ledger_of_another_or_a_damaged_format_is_refused_with_its_value(tmp_p
         con.execute("UPDATE meta SET value = ? WHERE key = 'format'", (written,))
     with pytest.raises(LedgerError, match=f"has format '{written}'.*use the dpsynth version"):
         Ledger(path)
+
+
+def test_remaining_epsilon_is_what_one_more_release_can_be_given(tmp_path):
+    led = Ledger(tmp_path / "ledger.sqlite")
+    lifetime = PrivacyBudget.approx(3.0, 1e-6)
+    led.init_dataset("adult", FP, lifetime)
+    first = PrivacyBudget.approx(1.0, 1e-6)
+    with led.reserve("adult", FP, first) as r:
+        r.record(Spend(rho=first.rho, epsilon=None, delta=0.0), mechanism="mst", output_hash="ab" * 32)
+    left = led.status("adult")["remaining"]
+    assert left["rho"] == pytest.approx(lifetime.rho - first.rho)
+    assert left["epsilon"] == pytest.approx(epsilon_of_rho(left["rho"], 1e-6))
+    assert left["epsilon"] > 3.0 - 1.0  # rho adds up, epsilon does not
+    # a release asking for the figure shown (rounded down) is affordable, and spends nearly all
+    last = PrivacyBudget.approx(float(at_most(left["epsilon"])), 1e-6)
+    with led.reserve("adult", FP, last) as r:
+        r.record(Spend(rho=last.rho, epsilon=None, delta=0.0), mechanism="mst", output_hash="cd" * 32)
+    assert led.status("adult")["remaining"]["rho"] < 1e-5 * lifetime.rho
+    with pytest.raises(BudgetExceededError, match="would exceed the lifetime budget"):
+        with led.reserve("adult", FP, PrivacyBudget.approx(0.1, 1e-6)):
+            pass

@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -98,11 +99,16 @@ def test_the_report_states_the_lifetime_budget_and_the_manifests_time(setup):
 
 
 def test_overspend_is_refused_before_reading_the_data(setup):
-    tmp_path, _, ledger_path = setup
+    tmp_path, data, ledger_path = setup
     request = _request(tmp_path, tmp_path / "does-not-exist.csv", ledger_path, epsilon=5.0)
-    with pytest.raises(BudgetExceededError, match="nothing was read or charged"):
+    with pytest.raises(BudgetExceededError, match="nothing was read or charged") as refused:
         run_release(request)
     assert _release_rows(ledger_path) == []
+    # the refusal names the largest epsilon the budget pays for at the release's delta
+    advised = re.search(r"at delta = 1e-09, lower epsilon to at most ([0-9.e-]+)", str(refused.value))
+    assert advised, str(refused.value)
+    run_release(_request(tmp_path, data, ledger_path, epsilon=float(advised.group(1))))
+    assert len(_release_rows(ledger_path)) == 1
 
 
 def test_unknown_dataset_says_how_to_register(setup):
