@@ -10,11 +10,11 @@ from scipy.optimize import minimize_scalar
 
 from dpsynth.errors import BudgetExceededError, ParameterError, PrivacyError
 from dpsynth.privacy.accountant import (
-    at_most,
     SPEND_RTOL,
     Accountant,
     Charge,
     PrivacyBudget,
+    at_most,
     delta_of_rho,
     epsilon_of_rho,
     rho_of_epsilon,

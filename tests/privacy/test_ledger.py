@@ -17,7 +17,14 @@ from dpsynth.errors import (
     LedgerIntegrityError,
     ParameterError,
 )
-from dpsynth.privacy.accountant import Accountant, Charge, PrivacyBudget, Spend, at_most, epsilon_of_rho
+from dpsynth.privacy.accountant import (
+    Accountant,
+    Charge,
+    PrivacyBudget,
+    Spend,
+    at_most,
+    epsilon_of_rho,
+)
 from dpsynth.privacy.ledger import GENESIS_HASH, Ledger, data_fingerprint
 
 FP = "f" * 64
