@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.special import stdtrit
-from scipy.stats import binomtest
+from scipy.stats import binomtest, fisher_exact
 from sklearn.metrics import roc_curve
 
 from audits.disclosure.rank_test import mann_whitney_exact
@@ -81,6 +81,16 @@ def _adjusted(attack: float, control: float) -> float:
     return float(np.clip((attack - control) / room, -1.0, 1.0))
 
 
+def _beats(attack: Rate, baseline: Rate, confidence: float) -> bool:
+    # Unpaired, although both attacks usually try the same targets: their successes are
+    # positively correlated, so the unpaired test is the conservative one.
+    if attack.rate <= baseline.rate:
+        return False
+    table = [[attack.successes, attack.trials - attack.successes],
+             [baseline.successes, baseline.trials - baseline.successes]]
+    return bool(fisher_exact(table, alternative="greater").pvalue <= (1.0 - confidence) / 2.0)
+
+
 @dataclass(frozen=True)
 class RiskEstimate:
     """One attack's success on training records, its control and its naive baseline.
@@ -100,9 +110,13 @@ class RiskEstimate:
     confidence : float
         Confidence level of ``risk_ci``.
     beats_baseline : bool
-        Whether the attack's lower confidence bound exceeds the baseline rate.
-        When False the attack is too weak to measure anything on this release;
-        its low risk is then no evidence that little leaks.
+        Whether the attack succeeds significantly more often than its baseline:
+        a one-sided Fisher exact test of the two rates at level
+        ``(1 - confidence) / 2``, so the baseline's own sampling error counts
+        (a lower bound above the baseline's point estimate alone let a noisy
+        baseline pass a weak attack). When False the attack is too weak to
+        measure anything on this release; its low risk is then no evidence
+        that little leaks.
     """
 
     attack: Rate
@@ -155,7 +169,7 @@ class RiskEstimate:
             risk=_adjusted(attack.rate, control.rate),
             risk_ci=risk_ci,
             confidence=confidence,
-            beats_baseline=bool(attack.ci[0] > baseline.rate),
+            beats_baseline=_beats(attack, baseline, confidence),
         )
 
     def warning(self, what: str) -> str | None:

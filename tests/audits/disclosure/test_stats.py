@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from scipy.stats import binomtest, norm
+from scipy.stats import binomtest, fisher_exact, norm
 from sklearn.metrics import roc_auc_score
 
 from audits.disclosure.stats import (
@@ -87,6 +87,30 @@ def test_an_attack_that_does_not_beat_its_baseline_is_flagged():
     message = est.warning("attribute_inference (income)")
     assert "does not beat its naive baseline" in message
     assert "safe" not in message.lower() and "private" not in message.lower()
+
+
+def _estimate(attack, baseline, trials=100, confidence=0.95):
+    return RiskEstimate.from_counts(attack, 10, baseline, trials=trials, control_trials=trials,
+                                    baseline_trials=trials, confidence=confidence, ci_method="exact")
+
+
+def test_beating_the_baseline_counts_the_baselines_own_sampling_error():
+    # 62 of 100 against a baseline of 48 of 100: the attack's lower bound (0.503) is above the
+    # baseline's rate, but a one-sided Fisher test gives p = 0.032 > 0.025
+    assert _ci(62, 100, 0.975)[0] > 0.48
+    assert fisher_exact([[62, 38], [48, 52]], alternative="greater").pvalue > 0.025
+    assert not _estimate(62, 48).beats_baseline
+    assert _estimate(60, 45).beats_baseline  # p = 0.024
+    assert _estimate(60, 45, confidence=0.99).beats_baseline is False
+    assert _estimate(600, 450, trials=1000).beats_baseline
+
+
+def test_beating_the_baseline_holds_its_level_when_nothing_is_learnt():
+    # attack and baseline succeed alike: the flag is raised in at most (1 - confidence) / 2 of audits
+    rng = np.random.default_rng(0)
+    raised = np.mean([_estimate(int(a), int(b)).beats_baseline
+                      for a, b in rng.binomial(100, 0.4, size=(4000, 2))])
+    assert raised <= 0.025
 
 
 def test_auc_matches_scikit_learn_and_is_exact_at_the_extremes():
