@@ -172,6 +172,27 @@ def test_the_exact_check_lowers_delong_where_the_exact_p_value_is_above_the_leve
     assert auc_with_ci(x, y, 0.90) == delong_interval(x, y, 0.90)
 
 
+def test_beyond_the_exact_switch_the_normal_rank_test_lowers_delong():
+    # 5 members beside 1,100 non-members (work 5,525 > EXACT_MAX_WORK): DeLong's lower end is 0.516,
+    # but the rank sum's p-value is 0.069
+    rng = np.random.default_rng(3)
+    for _ in range(78):
+        x, y = rng.normal(size=5), rng.normal(size=1100)
+    assert (len(x) + len(y)) * len(x) > EXACT_MAX_WORK
+    assert delong_interval(x, y, 0.95)[1][0] > 0.5
+    assert auc_with_ci(x, y, 0.95)[1][0] == 0.5
+    # every score tied: the test has no p-value and checks nothing; 0.5 stays inside
+    assert auc_with_ci(np.ones(5), np.ones(1100), 0.95) == (0.5, (0.5, 0.5))
+
+
+def test_beyond_the_exact_switch_a_small_group_beside_a_large_one_holds_the_level():
+    # DeLong alone passes 0.5 in about 3.4% of such null audits; the rank test keeps it under 2.5%
+    rng = np.random.default_rng(4)
+    runs = 3000
+    alarms = sum(auc_with_ci(rng.normal(size=5), rng.normal(size=1100), 0.95)[1][0] > 0.5 for _ in range(runs))
+    assert alarms / runs <= 0.025 + 2 * np.sqrt(0.025 * 0.975 / runs)
+
+
 def test_tied_scores_use_the_conditional_exact_test():
     # Members 1, 1, 1, 1 and non-members 0, 0, 0, 0, 1: the four members are among the five 1s in
     # 5 of the C(9, 4) = 126 splits and can do no better, so p = 5/126 = 0.040 > 0.025 although
