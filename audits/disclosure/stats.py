@@ -294,8 +294,8 @@ def auc_with_ci(
     size up to the switch, exactly and not only asymptotically. Beyond it the
     test's variance is the permutation one, known under no leakage, where
     DeLong's is estimated from the scores: DeLong alone passed 0.5 in 3.4% of
-    no-leakage audits with 5 and 2,000 scores and 4.1% with 3 and 3,000, the
-    check in 1.9-2.0% (nominal 2.5%; ``benchmarks/auc_false_alarm.py``). The
+    no-leakage audits with 5 and 2,000 scores and 4.0% with 3 and 3,000, the
+    check in 1.8% (nominal 2.5%; ``benchmarks/auc_false_alarm.py``). The
     check only ever moves an end to 0.5, so the interval is never narrower
     than DeLong's; away from 0.5 its coverage is DeLong's asymptotic one, and
     a perfect separation still gives it a zero width.
