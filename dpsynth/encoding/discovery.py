@@ -161,6 +161,38 @@ def _given_grid(spec: ColumnSpec, given: Mapping[str, Sequence[Any]]) -> np.ndar
     return np.unique(np.round(grid)) if spec.kind is ColumnKind.INTEGER else np.unique(grid)
 
 
+def _dtype_limits(spec: ColumnSpec) -> tuple[float, float] | None:
+    """The smallest and largest value of the column's integer dtype (public, as the dtype is), or None."""
+    if spec.dtype is None or spec.kind not in (ColumnKind.INTEGER, ColumnKind.CONTINUOUS):
+        return None
+    try:
+        dtype = pd.api.types.pandas_dtype(spec.dtype)
+    except TypeError:
+        return None
+    dtype = getattr(dtype, "numpy_dtype", dtype)  # pandas' nullable Int8 holds what int8 holds
+    if not (isinstance(dtype, np.dtype) and np.issubdtype(dtype, np.integer)):
+        return None
+    info = np.iinfo(dtype)
+    return float(info.min), float(info.max)
+
+
+def _within_dtype(spec: ColumnSpec, grid: np.ndarray) -> np.ndarray:
+    """The public grid cut to what the column's dtype holds, with the dtype's ends as points.
+
+    The released bounds lie within the grid, so a column of ``int8`` or ``uint8``
+    is never given a range its dtype cannot hold (which would be refused after
+    discovery had spent its budget).
+    """
+    limits = _dtype_limits(spec)
+    if limits is None:
+        return grid
+    low, high = limits
+    ends = ([low] if grid.min() < low else []) + ([high] if grid.max() > high else [])
+    if not ends:
+        return grid
+    return np.unique(np.concatenate([grid[(grid >= low) & (grid <= high)], ends]))
+
+
 def _inside_declared(spec: ColumnSpec, grid: np.ndarray) -> np.ndarray:
     """The grid strictly inside the bounds already declared, refused if fewer than 2 remain."""
     if spec.lower is not None:
@@ -184,13 +216,13 @@ def _candidates(spec: ColumnSpec, given: Mapping[str, Sequence[Any]]) -> np.ndar
             grid = utc_seconds(default_datetime_candidates())
         else:
             grid = default_numeric_candidates(spec.kind)
-    return _inside_declared(spec, grid)
+    return _inside_declared(spec, _within_dtype(spec, grid))
 
 
 def _bucket_edges(spec: ColumnSpec, given: Mapping[str, Sequence[Any]]) -> np.ndarray:
     """Public edges of the buckets of the column's bounds histogram."""
     grid = _given_grid(spec, given)
-    return _inside_declared(spec, default_bucket_edges(spec.kind) if grid is None else grid)
+    return _inside_declared(spec, _within_dtype(spec, default_bucket_edges(spec.kind) if grid is None else grid))
 
 
 def _bound_seconds(spec: ColumnSpec, value: Any) -> float:

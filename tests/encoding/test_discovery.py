@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dpsynth.encoding import TableEncoder
 from dpsynth.encoding.bounds import default_bucket_edges
 from dpsynth.encoding.discovery import (
     DEFAULT_NUMERIC_RANGE,
@@ -98,6 +99,35 @@ def test_integer_bounds_land_near_the_quantiles():
     assert abs(spec.lower - 20.6) <= 1.5 and abs(spec.upper - 86.4) <= 1.5
     assert isinstance(spec.lower, int) and spec.bins == 16
     assert (spec.source, spec.on_unknown) == ("dp", "clip")
+
+
+@pytest.mark.parametrize(
+    ("dtype", "values", "limits"),
+    [("int8", (110, 128), (-128, 127)), ("uint8", (0, 256), (0, 255)), ("Int8", (-128, -100), (-128, 127))],
+)
+def test_bounds_stay_within_what_the_columns_integer_dtype_holds(dtype, values, limits):
+    # values up to the dtype's end: the public grid's next edge (150, 300) or the one below (-150)
+    # would give bins the dtype cannot decode, refused only after discovery had spent its budget
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame({"x": pd.array(rng.integers(*values, 20000), dtype=dtype)})
+    schema = Schema((ColumnSpec("x", "integer", dtype=dtype),))
+    acc = Accountant(PrivacyBudget.zcdp(2.0))
+    result = discover_schema(df, schema, accountant=acc, cost_per_column=2.0)
+    spec = result.schema["x"]
+    assert limits[0] <= spec.lower < spec.upper <= limits[1]
+    # the dtype's end inside the public grid is a bucket edge, so the range reaches it
+    assert values[0] - 15 <= spec.lower and spec.upper >= values[1] - 15
+    TableEncoder(result.schema)  # the encoder accepts the released range in the dtype
+
+
+def test_a_dtype_that_holds_the_whole_grid_leaves_it_alone():
+    df = pd.DataFrame({"x": np.arange(1000, dtype=np.int64)})
+    cells = {}
+    for dtype in ("int64", "int32", None, "float32"):
+        schema = Schema((ColumnSpec("x", "integer", dtype=dtype),))
+        acc = Accountant(PrivacyBudget.zcdp(1.0))
+        cells[dtype] = discover_schema(df, schema, accountant=acc, cost_per_column=1.0).charges[0].params["cells"]
+    assert len(set(cells.values())) == 1, cells
 
 
 def test_datetime_bounds_and_quantile_bins_with_public_candidates():
