@@ -772,8 +772,11 @@ def _record(
 ) -> dict[str, Any]:
     guarantee, fingerprint = manifest["guarantee"], real.fingerprint
     spend = []
+    relation = guarantee.get("neighbouring_relation")
     for step in synth.privacy_report()["steps"]:
-        detail = {k: v for k, v in step.items() if k not in ("step", "rho", "epsilon", "delta")}
+        # sigma has its own column, and a relation the guarantee states once need not repeat
+        detail = {k: v for k, v in step.items() if k not in ("step", "rho", "epsilon", "delta", "sigma")
+                  and not (k == "relation" and v == relation)}
         line = {"step": step["step"], "description": _describe(detail), "rho": step["rho"]}
         if step.get("epsilon") is not None:
             line["epsilon"] = step["epsilon"]

@@ -96,6 +96,11 @@ def test_the_report_states_the_lifetime_budget_and_the_manifests_time(setup):
     assert report["provenance"]["created"] == manifest["created"]
     # the shareable manifest names the ledger file, not the folders around it; the report does
     assert manifest["ledger"]["path"] == "ledger.db" and budget["ledger"] == str(ledger_path.resolve())
+    # each step's sigma has its own column; the relation the guarantee states is not repeated per step
+    measured = [s for s in report["spend"] if "sigma" in s]
+    assert measured and all("sigma" not in s["description"] for s in report["spend"])
+    assert manifest["guarantee"]["neighbouring_relation"] == "add/remove one row"
+    assert all("relation" not in s["description"] for s in report["spend"])
 
 
 def test_overspend_is_refused_before_reading_the_data(setup):
