@@ -293,7 +293,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         if not Path(args.ledger).exists():
             raise ManifestError(f"ledger {args.ledger!r} does not exist")
         ledger = Ledger(args.ledger)
-        ledger.verify()  # the hash chain and every total, or LedgerIntegrityError
+        # the hash chain and every total, or LedgerIntegrityError
+        overspent = ledger.verify()["overspent"].get(manifest.get("dataset", {}).get("id"))
+        if overspent:
+            print(f"warning: dataset {manifest['dataset']['id']!r} is past its lifetime budget in this "
+                  f"ledger ({overspent}): a run spent more than it reserved", file=sys.stderr)
     problems = verify_manifest(
         manifest, args.data, ledger_entry=ledger.entry if ledger else None, epsilon_of_rho=epsilon_of_rho
     )

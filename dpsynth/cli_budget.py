@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,12 @@ def cmd_show(args: argparse.Namespace) -> int:
                 f"  {label:<10} epsilon {show(part['epsilon']):>10}  delta {_fmt(part['delta']):>10}"
                 f"  rho {show(part['rho']):>10}"
             )
+        if s["overspent"]:
+            print(f"  OVERSPENT: a run that spent more than it reserved took this dataset past its lifetime "
+                  f"budget ({s['overspent']}); no further release of it is possible")
+        if s["lowered_by_delta_used"] > 0:
+            print(f"  the delta used by discovery so far puts rho {_fmt(s['lowered_by_delta_used'])} of the "
+                  "lifetime out of reach (spent, held and remaining add up to the rest)")
         if life["mode"] == "zcdp":
             print("  rho adds up across releases and decides what a release can afford.")
             print(
@@ -123,8 +130,9 @@ def cmd_show(args: argparse.Namespace) -> int:
                 "the spent rho converted at it, not the sum of the releases' epsilons (those are in "
                 "`budget history`); remaining epsilon is the largest one more release at that delta "
                 "can be given (the remaining rho converted: more than lifetime minus spent epsilon, "
-                "since rho adds up and epsilon does not; a little less if the release spends part of "
-                "its delta on discovery)."
+                "since rho adds up and epsilon does not; less if the release reserves part of its "
+                "delta for discovery, as one without a complete schema does: its refusal then says "
+                "how much fits)."
             )
         if s["reserved"]:
             print(
@@ -194,11 +202,13 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     """``dpsynth budget verify``: recompute the hash chain and the totals."""
     report = _existing_ledger(args).verify()
-    print(
-        f"ledger OK: {report['rows']} row(s), {len(report['datasets'])} dataset(s) within their "
-        f"lifetime budgets; head {report['head']}"
-    )
-    return 0
+    over = report["overspent"]
+    within = f"{len(report['datasets']) - len(over)} of {len(report['datasets'])} dataset(s) within their"
+    print(f"ledger OK: {report['rows']} row(s) intact, {within} lifetime budgets; head {report['head']}")
+    for dataset, how in over.items():
+        print(f"  OVERSPENT: dataset {dataset!r}: a run that spent more than it reserved took it past its "
+              f"lifetime budget ({how}); no further release of it is possible", file=sys.stderr)
+    return 1 if over else 0
 
 
 def add_budget_commands(subparsers: argparse._SubParsersAction) -> None:

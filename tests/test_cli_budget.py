@@ -187,3 +187,17 @@ def test_cancel_frees_a_reservation_left_by_a_dead_process(tmp_path, table, caps
 
     with pytest.raises(DPSynthError, match="no open reservation 'nope'"):
         run(["budget", "cancel", *base, "nope"])
+
+
+def test_an_overspent_dataset_is_shown_and_fails_verify(tmp_path, capsys):
+    ledger = tmp_path / "l.sqlite"
+    led = Ledger(ledger)
+    led.init_dataset("t", "f" * 64, PrivacyBudget.zcdp(1.0))
+    with pytest.raises(DPSynthError, match="more than it reserved"):
+        with led.reserve("t", "f" * 64, PrivacyBudget.zcdp(0.5)) as r:
+            r.record(Spend(rho=1.5, epsilon=None, delta=0.0), mechanism="aim", output_hash="ab" * 32)
+    assert run(["budget", "show", "--ledger", str(ledger)]) == 0
+    assert "OVERSPENT" in capsys.readouterr().out
+    assert run(["budget", "verify", "--ledger", str(ledger)]) == 1
+    captured = capsys.readouterr()
+    assert "0 of 1 dataset(s) within" in captured.out and "OVERSPENT: dataset 't'" in captured.err

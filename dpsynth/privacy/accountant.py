@@ -429,9 +429,52 @@ class Accountant:
             raise BudgetExceededError(
                 f"step {charge.step!r} {charge.params} refused, nothing charged: {problem}"
             )
+        return self.record(charge)
+
+    def record(self, charge: Charge) -> Charge:
+        """Add a charge already spent, whether or not it fits (nothing is refused).
+
+        For rebuilding the totals of spends that happened, such as a ledger's
+        rows: a run that spent more than it reserved was still spent.
+        :attr:`overspent` then says whether the budget was exceeded.
+        """
+        if not isinstance(charge, Charge):
+            raise parameter_error("charge", charge, "a Charge")
         self._steps.append(charge)
         self._rho, self._epsilon, self._step_delta = self._totals([charge])
         return charge
+
+    @property
+    def overspent(self) -> str | None:
+        """How the charges so far exceed the budget, or None when they fit."""
+        return self._problem([])
+
+    def _cap(self, step_delta: float) -> float:
+        """The rho a zCDP budget reaches when approximate steps use ``step_delta`` of its delta."""
+        budget = self._budget
+        if step_delta > 0 and (budget.epsilon is None or step_delta >= budget.delta):
+            return 0.0
+        return budget.rho_cap(step_delta)
+
+    @property
+    def available_rho(self) -> float:
+        """The rho the budget reaches after the delta approximate steps used so far."""
+        if self._budget.mode == "pure":
+            return rho_of_pure_epsilon(self._budget.epsilon or 0.0)
+        return self._cap(self._step_delta)
+
+    def affordable_rho(self, step_delta: float = 0.0) -> float:
+        """The largest rho one more charge that uses ``step_delta`` of delta could have.
+
+        In zCDP mode the delta approximate steps use lowers what rho can reach
+        (:meth:`PrivacyBudget.rho_cap`), so a charge that reserves delta for
+        discovery affords less than :attr:`remaining` says. In pure mode, the
+        rho of the epsilon left. 0 when nothing fits.
+        """
+        budget = self._budget
+        if budget.mode == "pure":
+            return rho_of_pure_epsilon(max(0.0, (budget.epsilon or 0.0) - self._epsilon))
+        return max(0.0, self._cap(math.fsum([self._step_delta, float(step_delta)])) - self._rho)
 
     # -- reporting ------------------------------------------------------------------
     def _spend(self, rho: float, eps: float, step_delta: float) -> Spend:
@@ -442,6 +485,8 @@ class Accountant:
             return Spend(rho=rho, epsilon=None, delta=0.0, step_delta=step_delta)
         if rho == 0 and step_delta == 0:
             return Spend(rho=0.0, epsilon=0.0, delta=0.0)
+        if step_delta >= budget.delta:  # only an overspend gets here: no epsilon holds at that delta
+            return Spend(rho=rho, epsilon=math.inf, delta=budget.delta, step_delta=step_delta)
         return Spend(
             rho=rho,
             epsilon=epsilon_of_rho(rho, budget.delta - step_delta),

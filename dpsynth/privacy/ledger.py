@@ -53,6 +53,8 @@ from dpsynth.errors import (
 from dpsynth.privacy.accountant import Accountant, Charge, PrivacyBudget, Spend, epsilon_of_rho
 
 LEDGER_FORMAT = 1
+#: how the mechanism of a release that spent more than it reserved is marked (charged, never published)
+OVERSPENT_MARK = "(failed: spent more than reserved)"
 GENESIS_HASH = "0" * 64
 #: seconds a writer waits for another process's transaction before giving up
 LOCK_TIMEOUT_SECONDS = 60.0
@@ -298,7 +300,12 @@ class Ledger:
         return dict(row)
 
     def _accountant(self, con: sqlite3.Connection, dataset_id: str) -> Accountant:
-        """An accountant for the dataset, charged with its releases and open reservations."""
+        """An accountant for the dataset, charged with its releases and open reservations.
+
+        Recorded spends are added without refusal: a run that spent more than
+        it reserved may have taken the dataset past its lifetime budget, and
+        the ledger must still show where it stands (nothing more fits).
+        """
         init = self._init_row(con, dataset_id)
         acc = Accountant(_budget_of(init))
         for row in con.execute(
@@ -306,11 +313,11 @@ class Ledger:
             "WHERE kind = 'release' AND dataset_id = ? ORDER BY seq",
             (dataset_id,),
         ):
-            acc.charge(_charge_of(init["mode"], row["rho"], row["epsilon"], row["step_delta"]))
+            acc.record(_charge_of(init["mode"], row["rho"], row["epsilon"], row["step_delta"]))
         for row in con.execute(
             "SELECT rho, epsilon, step_delta FROM reservations WHERE dataset_id = ?", (dataset_id,)
         ):
-            acc.charge(_charge_of(init["mode"], row["rho"], row["epsilon"], row["step_delta"]))
+            acc.record(_charge_of(init["mode"], row["rho"], row["epsilon"], row["step_delta"]))
         return acc
 
     # -- datasets -------------------------------------------------------------------
@@ -373,8 +380,13 @@ class Ledger:
         reservation; on a zCDP ledger with an (epsilon, delta) lifetime its
         epsilon is the largest one more release at the lifetime delta can be
         given (that rho converted at that delta), not lifetime minus spent
-        epsilon, which understates it. A release that spends part of its delta
-        on discovery can be given a little less.
+        epsilon, which understates it. A release that reserves part of its
+        delta for discovery can be given less (:meth:`affordable_rho`).
+        ``lowered_by_delta_used`` is the rho the delta already used by such
+        steps put out of reach, so that spent, reserved, remaining and it add
+        up to the lifetime rho; ``overspent`` says how the recorded spends
+        exceed the lifetime budget (a run that spent more than it reserved),
+        or is None.
         """
         con = self._connect()
         try:
@@ -382,7 +394,7 @@ class Ledger:
             done = Accountant(_budget_of(init))
             for row in self._rows(con, dataset_id):
                 if row["kind"] == "release":
-                    done.charge(
+                    done.record(
                         _charge_of(init["mode"], row["rho"], row["epsilon"], row["step_delta"])
                     )
             everything = self._accountant(con, dataset_id)
@@ -410,7 +422,19 @@ class Ledger:
             "spent": done.spent.to_dict(),
             "reserved": reservations,
             "remaining": remaining,
+            # rho out of reach because approximate steps used part of delta (0 without them)
+            "lowered_by_delta_used": max(0.0, lifetime.rho - everything.available_rho) if lifetime.mode == "zcdp"
+            else 0.0,
+            "overspent": everything.overspent,
         }
+
+    def affordable_rho(self, dataset_id: str, step_delta: float = 0.0) -> float:
+        """The largest rho one more release of ``dataset_id`` reserving ``step_delta`` could have."""
+        con = self._connect()
+        try:
+            return self._accountant(con, dataset_id).affordable_rho(step_delta)
+        finally:
+            con.close()
 
     def history(self, dataset_id: str | None = None) -> list[dict[str, Any]]:
         """Every row (init and releases), oldest first, parameters decoded."""
@@ -490,10 +514,12 @@ class Ledger:
             charge = _charge_of(init["mode"], budget.rho, epsilon, float(step_delta))
             acc = self._accountant(con, dataset_id)
             if not acc.can_afford([charge]):
+                reserved = f" and reserves delta {float(step_delta):.3g} for discovery" if step_delta else ""
                 raise BudgetExceededError(
-                    f"dataset {dataset_id!r}: this release ({budget.to_dict()}) would exceed the "
-                    f"lifetime budget {init['mode']} (remaining {acc.remaining.to_dict()}); "
-                    "nothing was read or charged"
+                    f"dataset {dataset_id!r}: this release ({budget.to_dict()}) needs rho "
+                    f"{budget.rho:.6g}{reserved}, but its lifetime {init['mode']} budget affords such a "
+                    f"release at most rho {acc.affordable_rho(float(step_delta)):.6g}"
+                    f"{'' if acc.overspent is None else ' (it is already overspent)'}; nothing was charged"
                 )
             reservation = Reservation(
                 self,
@@ -573,8 +599,8 @@ class Ledger:
             mechanism = str(record["mechanism"])
             if over:
                 # Its noise was drawn: it is charged what it spent, even beyond what it reserved
-                # (verify then reports any lifetime overspend), never nothing.
-                mechanism = f"{mechanism} (failed: spent more than reserved)"
+                # (status and verify then report any lifetime overspend), never nothing.
+                mechanism = f"{mechanism} {OVERSPENT_MARK}"
             try:
                 parameters = json.dumps(record["parameters"], sort_keys=True, default=str)
             except (TypeError, ValueError) as exc:
@@ -643,13 +669,16 @@ class Ledger:
         Returns
         -------
         dict
-            ``rows``, ``datasets`` and ``head`` (hash of the last row).
+            ``rows``, ``datasets``, ``overspent`` (each dataset that a run
+            spending more than it reserved took past its lifetime budget, with
+            how) and ``head`` (hash of the last row).
 
         Raises
         ------
         LedgerIntegrityError
             Listing every row whose hash or link is wrong, and every dataset
-            whose releases exceed its lifetime budget or lack one.
+            whose releases exceed its lifetime budget (other than through rows
+            marked :data:`OVERSPENT_MARK`) or lack one.
         """
         con = self._connect()
         try:
@@ -687,10 +716,13 @@ class Ledger:
                     f"{where}: fingerprint differs from the one dataset {dataset!r} was registered with"
                 )
             try:
-                mode = inits[dataset]["mode"]
-                accountants[dataset].charge(
-                    _charge_of(mode, row["rho"], row["epsilon"], row["step_delta"])
-                )
+                charge = _charge_of(inits[dataset]["mode"], row["rho"], row["epsilon"], row["step_delta"])
+                if str(row["mechanism"]).endswith(OVERSPENT_MARK):
+                    # A run that spent more than it reserved is recorded as spent: it may take its
+                    # dataset past the lifetime budget, which is reported, not an inconsistency.
+                    accountants[dataset].record(charge)
+                else:
+                    accountants[dataset].charge(charge)
             except (BudgetExceededError, ValueError) as exc:
                 problems.append(
                     f"{where}: dataset {dataset!r} overspends its lifetime budget ({exc})"
@@ -702,5 +734,6 @@ class Ledger:
         return {
             "rows": len(rows),
             "datasets": {d: acc.spent.to_dict() for d, acc in accountants.items()},
+            "overspent": {d: acc.overspent for d, acc in accountants.items() if acc.overspent is not None},
             "head": prev,
         }

@@ -225,7 +225,7 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
             f"`dpsynth budget init --ledger {request.ledger} ...`"
         )
     ledger = Ledger(request.ledger)
-    _precheck_budget(ledger, request.dataset_id, budget)
+    _precheck_budget(ledger, request.dataset_id, budget, float(request.delta) * float(synth.discovery_fraction))
     say(f"ledger: {request.dataset_id!r} can afford epsilon = {request.epsilon}, delta = {request.delta}")
 
     real = _read(request)
@@ -377,8 +377,8 @@ def _charge_failure(
     )
     try:
         entry = reservation.commit()
-    except LedgerError as exc:
-        say(f"the run failed after drawing noise and its spend could not be recorded: {exc}")
+    except LedgerError as exc:  # its message says whether the spend was recorded
+        say(f"the run failed after drawing noise; the ledger says: {exc}")
         return
     say(
         f"the run failed after drawing noise: ledger entry {entry} charges what it spent "
@@ -434,8 +434,13 @@ def _check_request(request: ReleaseRequest) -> None:
             )
 
 
-def _precheck_budget(ledger: Ledger, dataset_id: str, budget: PrivacyBudget) -> None:
-    """Refuse, before the data is read, a release the lifetime budget cannot pay for."""
+def _precheck_budget(ledger: Ledger, dataset_id: str, budget: PrivacyBudget, discovery_delta: float) -> None:
+    """Refuse, before the data is read, a release the lifetime budget cannot pay for.
+
+    ``discovery_delta`` is the most delta the release may reserve for category
+    discovery (known only once the table is read): the advice on refusal
+    allows for it, so that following it is not refused in turn.
+    """
     if dataset_id not in ledger.datasets():
         raise LedgerError(
             f"dataset {dataset_id!r} has no lifetime budget in ledger {ledger.path}; register it "
@@ -444,17 +449,17 @@ def _precheck_budget(ledger: Ledger, dataset_id: str, budget: PrivacyBudget) -> 
         )
     remaining = ledger.status(dataset_id)["remaining"]
     if remaining["rho"] < budget.rho * (1 - 1e-9):
+        affordable = ledger.affordable_rho(dataset_id, discovery_delta if budget.mode != "pure" else 0.0)
         raise BudgetExceededError(
             f"dataset {dataset_id!r}: this release needs rho = {budget.rho:.6g} "
             f"(epsilon = {budget.epsilon}, delta = {budget.delta}) but only rho = "
-            f"{remaining['rho']:.6g} remains of its lifetime budget{_affordable(remaining, budget)}; "
+            f"{remaining['rho']:.6g} remains of its lifetime budget{_affordable(affordable, remaining, budget)}; "
             "nothing was read or charged"
         )
 
 
-def _affordable(remaining: dict[str, Any], budget: PrivacyBudget) -> str:
-    """The largest epsilon the remaining budget pays for at the release's delta, as advice."""
-    rho = float(remaining["rho"])
+def _affordable(rho: float, remaining: dict[str, Any], budget: PrivacyBudget) -> str:
+    """The largest epsilon ``rho`` (what a release reserving discovery delta can have) pays for, as advice."""
     if rho <= 0:
         return ": it is spent"
     if budget.mode == "pure":
@@ -463,7 +468,8 @@ def _affordable(remaining: dict[str, Any], budget: PrivacyBudget) -> str:
         return f" (lower epsilon to at most {at_most(epsilon)})"
     if budget.epsilon is None:
         return f" (lower rho to at most {at_most(rho)})"
-    return f" (at delta = {budget.delta}, lower epsilon to at most {at_most(epsilon_of_rho(rho, budget.delta))})"
+    return (f" (at delta = {budget.delta}, lower epsilon to at most {at_most(epsilon_of_rho(rho, budget.delta))}, "
+            "which leaves room for the delta discovery may reserve)")
 
 
 def _frame(source: str | os.PathLike[str] | pd.DataFrame, name: str) -> pd.DataFrame:
@@ -828,6 +834,7 @@ def _lifetime_budget(reservation: Reservation, rho: float, delta: float) -> dict
         "this_release": rho,
         "in_progress": others,
         "remaining_after": remaining,
+        "lowered_by_delta_used": float(status["lowered_by_delta_used"]),
         "next_delta": delta,
         "next_epsilon": epsilon_of_rho(remaining, delta) if remaining > 0 else 0.0,
     }

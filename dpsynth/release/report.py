@@ -49,9 +49,11 @@ as they are). ``schema[].source`` is
 :class:`~dpsynth.schema.Schema`). ``utility`` and ``fairness`` must say
 ``"covered_by_dp": false``. ``budget`` is in rho, the unit that adds up:
 ``spent_before`` (finished earlier releases), ``this_release``,
-``in_progress`` (other runs' open reservations) and ``remaining_after`` add
-up to ``lifetime.rho``; ``next_epsilon`` is the largest epsilon a next
-release at ``next_delta`` could have. ``provenance`` is rendered key by
+``in_progress`` (other runs' open reservations), ``remaining_after`` and
+``lowered_by_delta_used`` (rho put out of reach by the delta discovery used,
+optional) add up to ``lifetime.rho``; ``next_epsilon`` is the largest epsilon
+a next release at ``next_delta`` could have (less if it reserves delta for
+discovery). ``provenance`` is rendered key by
 key, whatever its keys.
 
 ``audit`` is loosely structured: these keys are recognised and shown first,
@@ -171,6 +173,7 @@ RECORD_SCHEMA: dict[str, Any] = {
                 "this_release": {"type": "number", "minimum": 0},
                 "in_progress": {"type": "number", "minimum": 0},
                 "remaining_after": {"type": "number", "minimum": 0},
+                "lowered_by_delta_used": {"type": "number", "minimum": 0},
                 "next_delta": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
                 "next_epsilon": {"type": "number", "minimum": 0},
                 "ledger": {"type": "string"},
@@ -479,10 +482,13 @@ def _budget(b: Mapping[str, Any] | None) -> str:
     if b.get("in_progress"):
         rows.append(("held by runs in progress", b["in_progress"], "charged when they finish"))
     rows.append(("remaining after this release", b["remaining_after"], "what later releases can spend"))
+    if b.get("lowered_by_delta_used"):
+        rows.append(("out of reach", b["lowered_by_delta_used"],
+                     "the part of δ that discovery used lowers what ρ can reach"))
     nxt = ""
     if b.get("next_epsilon") is not None and b.get("next_delta") is not None:
         nxt = (f" A next release at δ = {_e(_fmt(b['next_delta']))} could have at most "
-               f"ε = {_e(_fmt(b['next_epsilon']))}.")
+               f"ε = {_e(_fmt(b['next_epsilon']))}, less if it reserves part of δ for discovery.")
     inner = (
         f"<p>Every release of <strong>{_e(b['dataset_id'])}</strong> is charged to one lifetime "
         "budget in the ledger. It is counted in ρ, which adds up across releases: the rows below "

@@ -24,6 +24,7 @@ from dpsynth.privacy.accountant import (
     Spend,
     at_most,
     epsilon_of_rho,
+    rho_of_epsilon,
 )
 from dpsynth.privacy.ledger import GENESIS_HASH, Ledger, data_fingerprint
 
@@ -72,7 +73,7 @@ def test_release_appends_one_row(ledger):
 def test_overspend_is_refused_before_the_block_runs(ledger):
     _release(ledger, 0.75)
     ran = False
-    with pytest.raises(BudgetExceededError, match="would exceed the lifetime budget"):
+    with pytest.raises(BudgetExceededError, match="affords such a release at most rho"):
         with ledger.reserve("adult", FP, PrivacyBudget.zcdp(0.5)):
             ran = True
     assert not ran
@@ -273,6 +274,40 @@ def test_remaining_epsilon_is_what_one_more_release_can_be_given(tmp_path):
     with led.reserve("adult", FP, last) as r:
         r.record(Spend(rho=last.rho, epsilon=None, delta=0.0), mechanism="mst", output_hash="cd" * 32)
     assert led.status("adult")["remaining"]["rho"] < 1e-5 * lifetime.rho
-    with pytest.raises(BudgetExceededError, match="would exceed the lifetime budget"):
+    with pytest.raises(BudgetExceededError, match="affords such a release at most rho"):
         with led.reserve("adult", FP, PrivacyBudget.approx(0.1, 1e-6)):
             pass
+
+
+def test_a_run_that_spent_past_the_lifetime_leaves_a_ledger_that_still_reads(ledger):
+    # lifetime rho 1: 0.5 spent, then a run reserved 0.4 but spent 0.7, past the lifetime
+    _release(ledger, 0.5)
+    with pytest.raises(LedgerError, match="more than it reserved"):
+        with ledger.reserve("adult", FP, PrivacyBudget.zcdp(0.4)) as r:
+            r.record(Spend(rho=0.7, epsilon=None, delta=0.0), mechanism="aim", output_hash="ab" * 32)
+    status = ledger.status("adult")
+    assert status["spent"]["rho"] == pytest.approx(1.2) and status["remaining"]["rho"] == 0.0
+    assert "rho = 1.2" in status["overspent"]
+    assert ledger.affordable_rho("adult") == 0.0
+    report = ledger.verify()  # the chain is intact: the overspend is reported, not an inconsistency
+    assert list(report["overspent"]) == ["adult"]
+    with pytest.raises(BudgetExceededError, match="already overspent"):
+        with ledger.reserve("adult", FP, PrivacyBudget.zcdp(1e-6)):
+            pass
+
+
+def test_affordable_rho_allows_for_the_delta_a_release_reserves(tmp_path):
+    led = Ledger(tmp_path / "ledger.sqlite")
+    lifetime = PrivacyBudget.approx(2.0, 1e-6)
+    led.init_dataset("adult", FP, lifetime)
+    assert led.affordable_rho("adult") == pytest.approx(lifetime.rho)
+    assert led.affordable_rho("adult", 1e-7) == pytest.approx(rho_of_epsilon(2.0, 1e-6 - 1e-7))
+    assert led.affordable_rho("adult", 1e-6) == 0.0
+    assert led.status("adult")["lowered_by_delta_used"] == 0.0
+    with led.reserve("adult", FP, PrivacyBudget.approx(1.0, 1e-6), step_delta=1e-7) as r:
+        r.record(Spend(rho=PrivacyBudget.approx(1.0, 1e-6).rho, epsilon=None, delta=1e-6, step_delta=1e-7),
+                 mechanism="mst", output_hash="ab" * 32)
+    status = led.status("adult")
+    lowered = lifetime.rho - rho_of_epsilon(2.0, 1e-6 - 1e-7)
+    assert status["lowered_by_delta_used"] == pytest.approx(lowered)
+    assert status["spent"]["rho"] + status["remaining"]["rho"] + lowered == pytest.approx(lifetime.rho)

@@ -116,6 +116,31 @@ def test_overspend_is_refused_before_reading_the_data(setup):
     assert len(_release_rows(ledger_path)) == 1
 
 
+def test_the_advised_epsilon_fits_a_release_that_reserves_delta_for_discovery(setup):
+    # Without a schema a CSV release reserves part of its delta for category discovery, which
+    # lowers what the lifetime budget affords it: the advice allows for that.
+    tmp_path, _, ledger_path = setup
+    data = tmp_path / "larger.csv"  # large enough for DP discovery at these budgets
+    _table(20000, 1).to_csv(data, index=False)
+    Ledger(ledger_path).init_dataset("big", data_fingerprint(pd.read_csv(data)), PrivacyBudget.approx(2.0, 1e-6))
+    run_release(_request(tmp_path, data, ledger_path, dataset_id="big", schema=None, epsilon=1.0, delta=1e-6))
+    with pytest.raises(BudgetExceededError) as refused:
+        run_release(_request(tmp_path, data, ledger_path, dataset_id="big", schema=None, epsilon=5.0,
+                             delta=1e-6, out=tmp_path / "second"))
+    advised = float(re.search(r"lower epsilon to at most ([0-9.e-]+)", str(refused.value)).group(1))
+    left = Ledger(ledger_path).status("big")["remaining"]
+    assert advised < left["epsilon"]  # budget show's figure assumes no delta reserved
+    run_release(_request(tmp_path, data, ledger_path, dataset_id="big", schema=None, epsilon=advised,
+                         delta=1e-6, out=tmp_path / "second"))
+    releases = [r for r in Ledger(ledger_path).history("big") if r["kind"] == "release"]
+    assert len(releases) == 2 and releases[1]["step_delta"] > 0
+    # the report's budget rows add up to the lifetime, the rho out of reach included
+    budget = json.loads((tmp_path / "second" / "report.json").read_text())["budget"]
+    parts = ("spent_before", "this_release", "in_progress", "remaining_after", "lowered_by_delta_used")
+    assert budget["lowered_by_delta_used"] > 0
+    assert sum(budget[k] for k in parts) == pytest.approx(budget["lifetime"]["rho"], rel=1e-9)
+
+
 def test_unknown_dataset_says_how_to_register(setup):
     tmp_path, data, ledger_path = setup
     with pytest.raises(LedgerError, match="dpsynth budget init"):

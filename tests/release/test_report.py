@@ -357,8 +357,11 @@ def test_the_lifetime_budget_is_shown_in_rho_and_adds_up(bare):
                  "<td>spent by this release</td><td>0.0126</td>",
                  "<td>held by runs in progress</td><td>0.05</td>",
                  "<td>remaining after this release</td><td>0.1374</td>",
-                 "Epsilons do not add up", "A next release at δ = 1e-09 could have at most ε = 2.5."):
+                 "Epsilons do not add up", "A next release at δ = 1e-09 could have at most ε = 2.5, less if "):
         assert text in b, text
+    assert "out of reach" not in b  # no delta used by discovery: no such row
+    lowered = _section(report_html(dict(bare, budget=dict(_BUDGET, lowered_by_delta_used=0.004))), "budget")
+    assert "<td>out of reach</td><td>0.004</td>" in lowered
     assert "No ledger figures" in _section(report_html(bare), "budget")
     with pytest.raises(ParameterError, match="budget"):
         validate_record(dict(bare, budget={"dataset_id": "adult"}))
