@@ -250,11 +250,16 @@ def _holds_missing(dtype: str | None) -> bool:
 
 
 def parquet_pandas_dtypes(source: Any) -> dict[str, str]:
-    """The pandas dtypes a Parquet file written by pandas records in its footer, by column.
+    """The pandas dtypes the Parquet files written by pandas record in their footers, by column.
 
-    The footer is structure (what pandas wrote), read without a row. Nothing
-    for CSV files, relations, remote URLs, categorical and time-zone-aware
-    columns (their types come from DuckDB's), or footers without pandas metadata.
+    The footers are structure (what pandas wrote), read without a row. A
+    column is listed only when every file of the source records the same
+    dtype: pandas writes ``int64`` for a part without a missing value and
+    ``float64`` or ``Int64`` for one with, so the first file alone would call
+    a column of a glob complete when a later part holds missing values.
+    Nothing for CSV files, relations, remote URLs, categorical and
+    time-zone-aware columns (their types come from DuckDB's), or footers
+    without pandas metadata.
     """
     if not isinstance(source, (str, os.PathLike)) or "://" in os.fspath(source):
         return {}
@@ -263,7 +268,16 @@ def parquet_pandas_dtypes(source: Any) -> dict[str, str]:
         return {}
     import pyarrow.parquet as pq
 
-    meta = pq.read_schema(files[0]).pandas_metadata or {}
+    agreed: dict[str, str] | None = None
+    for path in files:
+        found = _footer_dtypes(pq.read_schema(path).pandas_metadata or {})
+        agreed = found if agreed is None else {n: d for n, d in agreed.items() if found.get(n) == d}
+        if not agreed:
+            break
+    return agreed or {}
+
+
+def _footer_dtypes(meta: dict[str, Any]) -> dict[str, str]:
     found = {}
     for column in meta.get("columns", []):
         name, numpy_type = column.get("name"), column.get("numpy_type")

@@ -186,6 +186,17 @@ def test_a_date_column_is_proposed_with_whole_day_resolution(tmp_path):
     ] * 2
 
 
+def test_a_glob_of_parts_takes_a_footer_dtype_only_where_every_part_agrees(tmp_path):
+    from dpsynth.engines import DuckDBProfiler
+
+    # pandas writes int64 for the part without a missing value, float64 for the one with
+    pd.DataFrame({"x": [1, 2, 3], "same": [1, 2, 3]}).to_parquet(tmp_path / "part-0.parquet")
+    pd.DataFrame({"x": [4.0, np.nan], "same": [4, 5]}).to_parquet(tmp_path / "part-1.parquet")
+    kinds = DuckDBProfiler(str(tmp_path / "*.parquet")).kinds()
+    assert kinds["x"].nullable and kinds["x"].nullable_assumed and kinds["x"].dtype is None
+    assert (kinds["same"].dtype, kinds["same"].nullable) == ("int64", False)
+
+
 def test_a_parquet_file_from_pandas_gives_back_its_dtypes_and_nullability(tmp_path):
     from dpsynth.engines import DuckDBProfiler
     from dpsynth.schema import infer_schema
