@@ -120,7 +120,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         if s["overspent"]:
             print(f"  OVERSPENT: a run that spent more than it reserved took this dataset past its lifetime "
                   f"budget ({s['overspent']}); no further release of it is possible")
-        if s["lowered_by_delta_used"] > 0:
+        if s["lowered_by_delta_used"] > 0 and not s["overspent"]:
             print(f"  the delta used by discovery so far puts rho {_fmt(s['lowered_by_delta_used'])} of the "
                   "lifetime out of reach (spent, held and remaining add up to the rest)")
         if life["mode"] == "zcdp":

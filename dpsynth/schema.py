@@ -77,6 +77,21 @@ DEFAULT_UNKNOWN_POLICY = {kind: policies[0] for kind, policies in UNKNOWN_POLICI
 DEFAULT_BINS = 16
 
 
+def integer_dtype_limits(dtype: str | None) -> tuple[float, float] | None:
+    """The smallest and largest value an integer dtype holds (numpy's or pandas' nullable), else None."""
+    if dtype is None:
+        return None
+    try:
+        resolved = pd.api.types.pandas_dtype(dtype)
+    except TypeError:
+        return None
+    resolved = getattr(resolved, "numpy_dtype", resolved)  # pandas' Int8 holds what int8 holds
+    if not (isinstance(resolved, np.dtype) and resolved.kind in "iu"):
+        return None
+    info = np.iinfo(resolved)
+    return float(info.min), float(info.max)
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     """Public knowledge about one column.
@@ -275,6 +290,7 @@ class ColumnSpec:
                         f"{label} bound ({bound}) of an integer column is not a whole number",
                         "use whole-number bounds",
                     )
+        yield from self._dtype_range_problems(lower, upper)
         if self.bin_edges is not None:
             try:
                 edges = [self.numeric_bound(e) for e in self.bin_edges]
@@ -287,6 +303,26 @@ class ColumnSpec:
                 yield Problem(name, "bin_edges contains a non-finite edge", "use finite edges")
             elif any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
                 yield Problem(name, "bin_edges is not strictly increasing", "sort the edges")
+
+    def _dtype_range_problems(self, lower: float | None, upper: float | None) -> Iterator[Problem]:
+        """A range or kind a declared integer dtype cannot hold (refused before any budget is spent)."""
+        limits = integer_dtype_limits(self.dtype) if self.kind.is_numeric else None
+        if limits is None:
+            return
+        if self.kind is ColumnKind.CONTINUOUS:
+            yield Problem(
+                self.name,
+                f"dtype {self.dtype!r} holds whole numbers, but a continuous column's synthetic values are "
+                "real numbers", "use kind integer, or a float dtype such as float64",
+            )
+            return
+        low, high = limits
+        for label, bound in (("lower", lower), ("upper", upper)):
+            if bound is not None and math.isfinite(bound) and not low <= bound <= high:
+                yield Problem(
+                    self.name, f"{label} bound ({bound:g}) is outside what dtype {self.dtype!r} holds "
+                    f"({low:g} to {high:g})", "declare bounds within that range, or a wider dtype",
+                )
 
     def numeric_bound(self, value: Any) -> float | None:
         """A bound or edge as a float (datetimes as nanoseconds since the epoch)."""

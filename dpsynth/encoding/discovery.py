@@ -84,7 +84,14 @@ from dpsynth.privacy.mechanisms import (
     threshold_for_delta,
     thresholded_histogram,
 )
-from dpsynth.schema import AUTO_RESOLUTION, DEFAULT_BINS, ColumnKind, ColumnSpec, Schema
+from dpsynth.schema import (
+    AUTO_RESOLUTION,
+    DEFAULT_BINS,
+    ColumnKind,
+    ColumnSpec,
+    Schema,
+    integer_dtype_limits,
+)
 
 
 class DiscoveryWarning(UserWarning):
@@ -161,21 +168,6 @@ def _given_grid(spec: ColumnSpec, given: Mapping[str, Sequence[Any]]) -> np.ndar
     return np.unique(np.round(grid)) if spec.kind is ColumnKind.INTEGER else np.unique(grid)
 
 
-def _dtype_limits(spec: ColumnSpec) -> tuple[float, float] | None:
-    """The smallest and largest value of the column's integer dtype (public, as the dtype is), or None."""
-    if spec.dtype is None or spec.kind not in (ColumnKind.INTEGER, ColumnKind.CONTINUOUS):
-        return None
-    try:
-        dtype = pd.api.types.pandas_dtype(spec.dtype)
-    except TypeError:
-        return None
-    dtype = getattr(dtype, "numpy_dtype", dtype)  # pandas' nullable Int8 holds what int8 holds
-    if not (isinstance(dtype, np.dtype) and np.issubdtype(dtype, np.integer)):
-        return None
-    info = np.iinfo(dtype)
-    return float(info.min), float(info.max)
-
-
 def _within_dtype(spec: ColumnSpec, grid: np.ndarray) -> np.ndarray:
     """The public grid cut to what the column's dtype holds, with the dtype's ends as points.
 
@@ -183,8 +175,8 @@ def _within_dtype(spec: ColumnSpec, grid: np.ndarray) -> np.ndarray:
     is never given a range its dtype cannot hold (which would be refused after
     discovery had spent its budget).
     """
-    limits = _dtype_limits(spec)
-    if limits is None:
+    limits = integer_dtype_limits(spec.dtype) if spec.kind is ColumnKind.INTEGER else None
+    if limits is None or grid.size == 0:
         return grid
     low, high = limits
     ends = ([low] if grid.min() < low else []) + ([high] if grid.max() > high else [])

@@ -446,8 +446,16 @@ class Accountant:
 
     @property
     def overspent(self) -> str | None:
-        """How the charges so far exceed the budget, or None when they fit."""
-        return self._problem([])
+        """How the charges so far exceed the budget, as a statement of what was spent; None when they fit."""
+        if self._problem([]) is None:
+            return None
+        budget = self._budget
+        if budget.mode == "pure":
+            return f"spent epsilon = {self._epsilon:.6g} of a budget of epsilon = {budget.epsilon:.6g}"
+        if self._step_delta > 0 and (budget.epsilon is None or self._step_delta >= budget.delta):
+            return (f"approximate steps used delta = {self._step_delta:.3g}, as much as or more than "
+                    f"the budget's delta = {budget.delta}")
+        return f"spent rho = {self._rho:.6g} where the budget reaches rho = {self.available_rho:.6g}"
 
     def _cap(self, step_delta: float) -> float:
         """The rho a zCDP budget reaches when approximate steps use ``step_delta`` of its delta."""
@@ -509,7 +517,7 @@ class Accountant:
         rho = max(0.0, budget.rho_cap(spent.step_delta) - spent.rho)
         eps = None if budget.epsilon is None else max(0.0, budget.epsilon - (spent.epsilon or 0.0))
         return Spend(
-            rho=rho, epsilon=eps, delta=budget.delta, step_delta=budget.delta - spent.step_delta
+            rho=rho, epsilon=eps, delta=budget.delta, step_delta=max(0.0, budget.delta - spent.step_delta)
         )
 
     def report(self) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import sqlite3
 import uuid
@@ -50,7 +51,14 @@ from dpsynth.errors import (
     Problem,
     parameter_error,
 )
-from dpsynth.privacy.accountant import Accountant, Charge, PrivacyBudget, Spend, epsilon_of_rho
+from dpsynth.privacy.accountant import (
+    Accountant,
+    Charge,
+    PrivacyBudget,
+    Spend,
+    at_most,
+    epsilon_of_rho,
+)
 
 LEDGER_FORMAT = 1
 #: how the mechanism of a release that spent more than it reserved is marked (charged, never published)
@@ -299,7 +307,7 @@ class Ledger:
             )
         return dict(row)
 
-    def _accountant(self, con: sqlite3.Connection, dataset_id: str) -> Accountant:
+    def _accountant(self, con: sqlite3.Connection, dataset_id: str, without: str | None = None) -> Accountant:
         """An accountant for the dataset, charged with its releases and open reservations.
 
         Recorded spends are added without refusal: a run that spent more than
@@ -315,9 +323,10 @@ class Ledger:
         ):
             acc.record(_charge_of(init["mode"], row["rho"], row["epsilon"], row["step_delta"]))
         for row in con.execute(
-            "SELECT rho, epsilon, step_delta FROM reservations WHERE dataset_id = ?", (dataset_id,)
+            "SELECT reservation_id, rho, epsilon, step_delta FROM reservations WHERE dataset_id = ?", (dataset_id,)
         ):
-            acc.record(_charge_of(init["mode"], row["rho"], row["epsilon"], row["step_delta"]))
+            if row["reservation_id"] != without:
+                acc.record(_charge_of(init["mode"], row["rho"], row["epsilon"], row["step_delta"]))
         return acc
 
     # -- datasets -------------------------------------------------------------------
@@ -414,19 +423,48 @@ class Ledger:
             # be given is the remaining rho converted, more than lifetime minus spent epsilon.
             rho = float(remaining["rho"])
             remaining["epsilon"] = epsilon_of_rho(rho, lifetime.delta) if rho > 0 else 0.0
+        spent = done.spent.to_dict()
+        if spent.get("epsilon") is not None and not math.isfinite(spent["epsilon"]):
+            spent["epsilon"] = None  # delta used up: no epsilon holds (and JSON has no infinity)
         return {
             "dataset_id": dataset_id,
             "fingerprint": init["fingerprint"],
             "lifetime": lifetime.to_dict(),
             "releases": len(done.steps),
-            "spent": done.spent.to_dict(),
+            "spent": spent,
             "reserved": reservations,
             "remaining": remaining,
             # rho out of reach because approximate steps used part of delta (0 without them)
             "lowered_by_delta_used": max(0.0, lifetime.rho - everything.available_rho) if lifetime.mode == "zcdp"
             else 0.0,
-            "overspent": everything.overspent,
+            "overspent": done.overspent,  # finished releases only, as verify counts them
         }
+
+    def settled(self, reservation: Reservation, spend: Spend) -> dict[str, float]:
+        """The dataset's lifetime budget, in rho, as it will stand once ``reservation`` commits ``spend``.
+
+        Returns
+        -------
+        dict
+            ``remaining`` (what one more release reserving no delta could have),
+            ``lowered_by_delta_used`` (rho put out of reach by the delta
+            approximate steps used, this release's actual use included) and
+            ``in_progress`` (the other open reservations).
+        """
+        con = self._connect()
+        try:
+            acc = self._accountant(con, reservation.dataset_id, without=reservation.reservation_id)
+            others = math.fsum(
+                float(r["rho"]) for r in con.execute(
+                    "SELECT rho FROM reservations WHERE dataset_id = ? AND reservation_id != ?",
+                    (reservation.dataset_id, reservation.reservation_id),
+                )
+            )
+        finally:
+            con.close()
+        acc.record(_charge_of(reservation.mode, spend.rho, spend.epsilon, spend.step_delta))
+        lowered = acc.budget.rho - acc.available_rho if acc.mode == "zcdp" else 0.0
+        return {"remaining": acc.affordable_rho(), "lowered_by_delta_used": max(0.0, lowered), "in_progress": others}
 
     def affordable_rho(self, dataset_id: str, step_delta: float = 0.0) -> float:
         """The largest rho one more release of ``dataset_id`` reserving ``step_delta`` could have."""
@@ -515,10 +553,14 @@ class Ledger:
             acc = self._accountant(con, dataset_id)
             if not acc.can_afford([charge]):
                 reserved = f" and reserves delta {float(step_delta):.3g} for discovery" if step_delta else ""
+                afford = acc.affordable_rho(float(step_delta))
+                as_epsilon = ""
+                if budget.mode == "zcdp" and budget.epsilon is not None and afford > 0:
+                    as_epsilon = f" (epsilon at most {at_most(epsilon_of_rho(afford, budget.delta))} at delta {budget.delta})"
                 raise BudgetExceededError(
                     f"dataset {dataset_id!r}: this release ({budget.to_dict()}) needs rho "
                     f"{budget.rho:.6g}{reserved}, but its lifetime {init['mode']} budget affords such a "
-                    f"release at most rho {acc.affordable_rho(float(step_delta)):.6g}"
+                    f"release at most rho {at_most(afford)}{as_epsilon}"
                     f"{'' if acc.overspent is None else ' (it is already overspent)'}; nothing was charged"
                 )
             reservation = Reservation(
@@ -689,6 +731,7 @@ class Ledger:
         prev = GENESIS_HASH
         inits: dict[str, dict[str, Any]] = {}
         accountants: dict[str, Accountant] = {}
+        marked: set[str] = set()  # datasets with a release that spent more than it reserved
         for row in rows:
             where = f"row {row['seq']} ({row['kind']} {row['entry_id'][:12]})"
             if row["prev_hash"] != prev:
@@ -717,9 +760,11 @@ class Ledger:
                 )
             try:
                 charge = _charge_of(inits[dataset]["mode"], row["rho"], row["epsilon"], row["step_delta"])
-                if str(row["mechanism"]).endswith(OVERSPENT_MARK):
+                if str(row["mechanism"]).endswith(OVERSPENT_MARK) or dataset in marked:
                     # A run that spent more than it reserved is recorded as spent: it may take its
                     # dataset past the lifetime budget, which is reported, not an inconsistency.
+                    # Runs that had reserved beside it commit within their reservations after it.
+                    marked.add(dataset)
                     accountants[dataset].record(charge)
                 else:
                     accountants[dataset].charge(charge)

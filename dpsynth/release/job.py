@@ -55,7 +55,7 @@ from dpsynth.errors import (
     parameter_error,
 )
 from dpsynth.io import check_writable, write_table, write_text_atomic
-from dpsynth.privacy.accountant import PrivacyBudget, at_most, epsilon_of_rho
+from dpsynth.privacy.accountant import PrivacyBudget, Spend, at_most, epsilon_of_rho
 from dpsynth.privacy.ledger import Ledger, Reservation, data_fingerprint
 from dpsynth.release.manifest import (
     MANIFEST_DIGEST_KEY,
@@ -345,7 +345,7 @@ def _produce(
     )
     write_text_atomic(staging / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")
     record = _record(request, synth, manifest, real, utility, fairness, audit)
-    record["budget"] = _lifetime_budget(reservation, synth.spent_.rho, float(request.delta))
+    record["budget"] = _lifetime_budget(reservation, synth.spent_, float(request.delta))
     render_report(record, staging / REPORT_FILE)
     write_report_json(record, staging / REPORT_JSON_FILE)
     reservation.record(
@@ -447,29 +447,47 @@ def _precheck_budget(ledger: Ledger, dataset_id: str, budget: PrivacyBudget, dis
             f"first: dpsynth budget init --ledger {ledger.path} --dataset {dataset_id} "
             "--data <file> --epsilon <lifetime epsilon> --delta <lifetime delta>"
         )
-    remaining = ledger.status(dataset_id)["remaining"]
+    status = ledger.status(dataset_id)
+    lifetime, remaining = status["lifetime"], status["remaining"]
+    if lifetime["mode"] == "pure" and budget.mode != "pure":
+        raise LedgerError(
+            f"dataset {dataset_id!r} has a pure epsilon-DP lifetime budget; a zCDP release cannot be "
+            "charged to it: release with a pure budget; nothing was read or charged"
+        )
     if remaining["rho"] < budget.rho * (1 - 1e-9):
-        affordable = ledger.affordable_rho(dataset_id, discovery_delta if budget.mode != "pure" else 0.0)
+        advice = _advice(ledger, dataset_id, lifetime, remaining, budget, discovery_delta)
         raise BudgetExceededError(
             f"dataset {dataset_id!r}: this release needs rho = {budget.rho:.6g} "
             f"(epsilon = {budget.epsilon}, delta = {budget.delta}) but only rho = "
-            f"{remaining['rho']:.6g} remains of its lifetime budget{_affordable(affordable, remaining, budget)}; "
-            "nothing was read or charged"
+            f"{remaining['rho']:.6g} remains of its lifetime budget{advice}; nothing was read or charged"
         )
 
 
-def _affordable(rho: float, remaining: dict[str, Any], budget: PrivacyBudget) -> str:
-    """The largest epsilon ``rho`` (what a release reserving discovery delta can have) pays for, as advice."""
-    if rho <= 0:
+def _advice(
+    ledger: Ledger, dataset_id: str, lifetime: dict[str, Any], remaining: dict[str, Any], budget: PrivacyBudget,
+    discovery_delta: float,
+) -> str:
+    """What the remaining budget still pays for, as advice on a refusal."""
+    without = float(remaining["rho"])
+    if without <= 0:
         return ": it is spent"
     if budget.mode == "pure":
         # a pure ledger adds epsilons; a zCDP ledger charges a pure release epsilon**2 / 2
-        epsilon = remaining["epsilon"] if not remaining.get("delta") else math.sqrt(2.0 * rho)
+        epsilon = remaining["epsilon"] if lifetime["mode"] == "pure" else math.sqrt(2.0 * without)
         return f" (lower epsilon to at most {at_most(epsilon)})"
     if budget.epsilon is None:
-        return f" (lower rho to at most {at_most(rho)})"
-    return (f" (at delta = {budget.delta}, lower epsilon to at most {at_most(epsilon_of_rho(rho, budget.delta))}, "
-            "which leaves room for the delta discovery may reserve)")
+        return f" (lower rho to at most {at_most(without)})"
+    declared = at_most(epsilon_of_rho(without, budget.delta))
+    with_discovery = ledger.affordable_rho(dataset_id, discovery_delta)
+    if with_discovery <= 0:
+        why = ("its lifetime budget has no delta" if not lifetime.get("delta")
+               else "too little of its lifetime delta is left")
+        return (f" (a release that may reserve delta = {discovery_delta:.3g} for category discovery does not "
+                f"fit, as {why}: declare every column's categories and bounds in the schema, which reserves "
+                f"no delta, and lower epsilon to at most {declared} at delta = {budget.delta})")
+    return (f" (at delta = {budget.delta}, lower epsilon to at most "
+            f"{at_most(epsilon_of_rho(with_discovery, budget.delta))}, which leaves room for the delta "
+            f"discovery may reserve; {declared} with a schema that declares every column's domain)")
 
 
 def _frame(source: str | os.PathLike[str] | pd.DataFrame, name: str) -> pd.DataFrame:
@@ -813,30 +831,30 @@ def _record(
     }
 
 
-def _lifetime_budget(reservation: Reservation, rho: float, delta: float) -> dict[str, Any]:
+def _lifetime_budget(reservation: Reservation, spend: Spend, delta: float) -> dict[str, Any]:
     """The dataset's lifetime budget around this release, in rho (the unit that adds up).
 
-    Read while the release's reservation is open: ``spent`` holds the earlier
-    releases only, and the other open reservations are runs still in progress.
+    Read while the release's reservation is open, as the ledger will stand once
+    it commits ``spend`` (what the release used, not what it reserved):
+    ``spent`` holds the earlier releases only, and the other open reservations
+    are runs still in progress.
     """
     status = reservation.ledger.status(reservation.dataset_id)
-    lifetime, spent = status["lifetime"], status["spent"]
-    others = math.fsum(
-        float(r["rho"]) for r in status["reserved"] if r["reservation_id"] != reservation.reservation_id
-    )
-    remaining = max(0.0, float(status["remaining"]["rho"]) + reservation.rho - rho)
+    settled = reservation.ledger.settled(reservation, spend)
+    remaining = settled["remaining"]
     return {
         "dataset_id": reservation.dataset_id,
         "ledger": str(Path(reservation.ledger.path).resolve()),
-        "lifetime": lifetime,
+        "lifetime": status["lifetime"],
         "earlier_releases": status["releases"],
-        "spent_before": float(spent["rho"]),
-        "this_release": rho,
-        "in_progress": others,
+        "spent_before": float(status["spent"]["rho"]),
+        "this_release": spend.rho,
+        "in_progress": settled["in_progress"],
         "remaining_after": remaining,
-        "lowered_by_delta_used": float(status["lowered_by_delta_used"]),
+        "lowered_by_delta_used": settled["lowered_by_delta_used"],
         "next_delta": delta,
-        "next_epsilon": epsilon_of_rho(remaining, delta) if remaining > 0 else 0.0,
+        # rounded down, as it is shown: asking for it is not refused
+        "next_epsilon": float(at_most(epsilon_of_rho(remaining, delta))) if remaining > 0 else 0.0,
     }
 
 

@@ -80,6 +80,7 @@ from typing import Any
 
 from dpsynth.errors import DPSynthError, ParameterError
 from dpsynth.io import write_text_atomic
+from dpsynth.privacy.accountant import at_most
 from dpsynth.schema import Schema
 
 RECORD_FORMAT = 1
@@ -487,8 +488,9 @@ def _budget(b: Mapping[str, Any] | None) -> str:
                      "the part of δ that discovery used lowers what ρ can reach"))
     nxt = ""
     if b.get("next_epsilon") is not None and b.get("next_delta") is not None:
+        # rounded down: a figure rounded up would be refused when asked for
         nxt = (f" A next release at δ = {_e(_fmt(b['next_delta']))} could have at most "
-               f"ε = {_e(_fmt(b['next_epsilon']))}, less if it reserves part of δ for discovery.")
+               f"ε = {_e(at_most(float(b['next_epsilon']), 4))}, less if it reserves part of δ for discovery.")
     inner = (
         f"<p>Every release of <strong>{_e(b['dataset_id'])}</strong> is charged to one lifetime "
         "budget in the ledger. It is counted in ρ, which adds up across releases: the rows below "

@@ -431,3 +431,11 @@ def test_discovery_that_releases_categories_warns_nothing(recwarn):
     discover_schema(_city_table(), _city_schema(), accountant=Accountant(budget),
                     cost_per_column=budget.rho_cap(CATEGORY_DELTA) * (1 - 1e-6), category_delta=CATEGORY_DELTA)
     assert not [w for w in recwarn if "DP discovery released" in str(w.message)]
+
+
+def test_an_empty_candidate_list_for_a_narrow_integer_column_is_a_parameter_error():
+    df = pd.DataFrame({"x": np.arange(100, dtype=np.int8)})
+    schema = Schema((ColumnSpec("x", "integer", dtype="int8"),))
+    with pytest.raises(ParameterError, match=r"candidates\['x'\]"):
+        discover_schema(df, schema, accountant=Accountant(PrivacyBudget.zcdp(1.0)), cost_per_column=1.0,
+                        candidates={"x": []})

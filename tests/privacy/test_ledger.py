@@ -311,3 +311,16 @@ def test_affordable_rho_allows_for_the_delta_a_release_reserves(tmp_path):
     lowered = lifetime.rho - rho_of_epsilon(2.0, 1e-6 - 1e-7)
     assert status["lowered_by_delta_used"] == pytest.approx(lowered)
     assert status["spent"]["rho"] + status["remaining"]["rho"] + lowered == pytest.approx(lifetime.rho)
+
+
+def test_a_release_committed_within_its_reservation_after_another_overspent_is_not_tampering(ledger):
+    first = ledger.begin("adult", FP, PrivacyBudget.zcdp(0.5))
+    second = ledger.begin("adult", FP, PrivacyBudget.zcdp(0.5))
+    second.record(Spend(rho=0.8, epsilon=None, delta=0.0), mechanism="aim", output_hash="cd" * 32)
+    with pytest.raises(LedgerError, match="more than it reserved"):
+        second.commit()
+    first.record(Spend(rho=0.5, epsilon=None, delta=0.0), mechanism="mst", output_hash="ab" * 32)
+    first.commit()  # within what it reserved, though the dataset is now past its lifetime
+    report = ledger.verify()
+    assert "spent rho = 1.3" in report["overspent"]["adult"]
+    assert ledger.status("adult")["overspent"] == report["overspent"]["adult"]

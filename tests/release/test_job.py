@@ -92,7 +92,9 @@ def test_the_report_states_the_lifetime_budget_and_the_manifests_time(setup):
     # after the commit the ledger shows what the report said would remain
     assert budget["remaining_after"] == pytest.approx(status["remaining"]["rho"], rel=1e-9)
     assert budget["lifetime"]["rho"] == pytest.approx(first + second + budget["remaining_after"])
-    assert budget["next_epsilon"] == pytest.approx(epsilon_of_rho(budget["remaining_after"], 1e-9))
+    # rounded down to 6 digits, so that asking for it is not refused
+    exact = epsilon_of_rho(budget["remaining_after"], 1e-9)
+    assert exact * (1 - 1e-5) <= budget["next_epsilon"] <= exact
     assert report["provenance"]["created"] == manifest["created"]
     # the shareable manifest names the ledger file, not the folders around it; the report does
     assert manifest["ledger"]["path"] == "ledger.db" and budget["ledger"] == str(ledger_path.resolve())
@@ -139,6 +141,33 @@ def test_the_advised_epsilon_fits_a_release_that_reserves_delta_for_discovery(se
     parts = ("spent_before", "this_release", "in_progress", "remaining_after", "lowered_by_delta_used")
     assert budget["lowered_by_delta_used"] > 0
     assert sum(budget[k] for k in parts) == pytest.approx(budget["lifetime"]["rho"], rel=1e-9)
+    # figured from what the release used, not what it reserved: the ledger agrees after the commit
+    after = Ledger(ledger_path).status("big")
+    assert budget["remaining_after"] == pytest.approx(after["remaining"]["rho"], rel=1e-9)
+    assert budget["lowered_by_delta_used"] == pytest.approx(after["lowered_by_delta_used"], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "request_kw", "expected"),
+    [
+        # a pure lifetime takes no zCDP release: said before anything is read
+        (PrivacyBudget.pure(1.0), {"epsilon": 0.5}, (LedgerError, "pure epsilon-DP lifetime budget")),
+        # a lifetime in rho alone has no delta for discovery: the advice says to declare the domains
+        (PrivacyBudget.zcdp(0.005), {"epsilon": 5.0},
+         (BudgetExceededError, "has no delta: declare every column's categories")),
+        # the discovery share of the release's delta exceeds what is left of the lifetime delta
+        (PrivacyBudget.approx(1.0, 1e-6), {"epsilon": 5.0, "delta": 1e-4},
+         (BudgetExceededError, "too little of its lifetime delta is left")),
+    ],
+)
+def test_a_refusal_before_reading_gives_advice_that_fits_the_ledger(tmp_path, lifetime, request_kw, expected):
+    ledger_path = tmp_path / "ledger.db"
+    Ledger(ledger_path).init_dataset("toy", "f" * 64, lifetime)
+    error, text = expected
+    with pytest.raises(error, match=text) as refused:
+        run_release(_request(tmp_path, tmp_path / "does-not-exist.csv", ledger_path, schema=None, **request_kw))
+    assert "nothing was read" in str(refused.value)
+    assert "it is spent" not in str(refused.value)
 
 
 def test_unknown_dataset_says_how_to_register(setup):
