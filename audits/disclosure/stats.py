@@ -177,9 +177,9 @@ class RiskEstimate:
         if self.beats_baseline:
             return None
         return (
-            f"{what}: the attack (success {self.attack.rate:.3f}, lower bound "
-            f"{self.attack.ci[0]:.3f}) does not beat its naive baseline "
-            f"({self.baseline.rate:.3f}); its risk estimate measures the attack's weakness, "
+            f"{what}: the attack (success {self.attack.rate:.3f}) does not beat its naive baseline "
+            f"({self.baseline.rate:.3f}) by more than chance (one-sided Fisher exact test at level "
+            f"{(1.0 - self.confidence) / 2.0:.3g}); its risk estimate measures the attack's weakness, "
             "not how little the release discloses"
         )
 

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
@@ -67,12 +68,23 @@ def _exists(path: str | os.PathLike[str]) -> Exception:
     return parameter_error("path", os.fspath(path), "a folder that does not exist yet (remove it, or choose another)")
 
 
-def _check_output_folder(path: str | os.PathLike[str]) -> None:
-    """Refuse a local output folder that exists or cannot be written, before any row is drawn."""
+def _check_output_folder(path: str | os.PathLike[str], session: Any) -> None:
+    """Refuse a local output folder that exists or cannot be written, before any row is drawn.
+
+    Only where the path is on this machine: a ``file:`` URL, or a plain path on
+    a local session (on a cluster a plain path is on its default file system,
+    and Spark itself refuses an existing folder there).
+    """
     text = os.fspath(path)
-    if "://" in text and not text.startswith("file://"):
-        return  # a cluster's file system (s3a://, hdfs://): Spark itself refuses an existing folder
-    local = Path(text.removeprefix("file://"))
+    parsed = urlparse(text)
+    if parsed.scheme == "file":
+        local = Path(parsed.path)
+    elif parsed.scheme and len(parsed.scheme) > 1:  # s3a://, hdfs:// (a one-letter scheme is a drive)
+        return
+    elif str(session.sparkContext.master).startswith("local"):
+        local = Path(text)
+    else:
+        return
     if local.exists():
         raise _exists(path)
     check_writable(local, "path")
@@ -137,7 +149,7 @@ def spark_samples(
         raise parameter_error("partitions", partitions, "a positive integer")
     coded_conditions = synth._code_conditions(conditions or {})
     if path is not None:
-        _check_output_folder(path)
+        _check_output_folder(path, session)
 
     import pyarrow as pa
     from pyspark.sql.pandas.types import from_arrow_schema

@@ -66,8 +66,9 @@ def test_an_existing_output_folder_is_refused_before_any_row_is_drawn(spark, fit
     (taken / "keep.txt").write_text("mine")
     with pytest.raises(ParameterError, match="path.*does not exist yet"):
         spark_samples(fitted, 10, spark=spark, path=taken)
-    with pytest.raises(ParameterError, match="path.*does not exist yet"):
-        spark_samples(fitted, 10, spark=spark, path=f"file://{taken}")
+    for url in (f"file://{taken}", f"file:{taken}"):
+        with pytest.raises(ParameterError, match="path.*does not exist yet"):
+            spark_samples(fitted, 10, spark=spark, path=url)
     assert [p.name for p in taken.iterdir()] == ["keep.txt"]
     (tmp_path / "a-file").write_text("")
     with pytest.raises(ParameterError, match="whose folders are folders"):
@@ -77,7 +78,7 @@ def test_an_existing_output_folder_is_refused_before_any_row_is_drawn(spark, fit
 def test_a_folder_created_while_generating_is_refused_as_spark_finds_it(spark, fitted, tmp_path, monkeypatch):
     from dpsynth.synthesizers import spark_sampling
 
-    monkeypatch.setattr(spark_sampling, "_check_output_folder", lambda path: None)
+    monkeypatch.setattr(spark_sampling, "_check_output_folder", lambda path, session: None)
     (tmp_path / "late").mkdir()
     with pytest.raises(ParameterError, match="path.*does not exist yet"):
         spark_samples(fitted, 10, spark=spark, path=tmp_path / "late")
