@@ -83,7 +83,7 @@ def integer_dtype_limits(dtype: str | None) -> tuple[float, float] | None:
         return None
     try:
         resolved = pd.api.types.pandas_dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError, NotImplementedError):  # not a dtype: the encoder says so
         return None
     resolved = getattr(resolved, "numpy_dtype", resolved)  # pandas' Int8 holds what int8 holds
     if not (isinstance(resolved, np.dtype) and resolved.kind in "iu"):
@@ -305,16 +305,9 @@ class ColumnSpec:
                 yield Problem(name, "bin_edges is not strictly increasing", "sort the edges")
 
     def _dtype_range_problems(self, lower: float | None, upper: float | None) -> Iterator[Problem]:
-        """A range or kind a declared integer dtype cannot hold (refused before any budget is spent)."""
+        """A range a declared integer dtype cannot hold (refused before any budget is spent)."""
         limits = integer_dtype_limits(self.dtype) if self.kind.is_numeric else None
         if limits is None:
-            return
-        if self.kind is ColumnKind.CONTINUOUS:
-            yield Problem(
-                self.name,
-                f"dtype {self.dtype!r} holds whole numbers, but a continuous column's synthetic values are "
-                "real numbers", "use kind integer, or a float dtype such as float64",
-            )
             return
         low, high = limits
         for label, bound in (("lower", lower), ("upper", upper)):
@@ -1014,7 +1007,9 @@ def _spec_from_values(
     if kind is ColumnKind.INTEGER:
         lo, hi = int(math.floor(lo)), int(math.ceil(hi))
         if lo == hi:
-            hi = lo + 1
+            # one value: widen by one, downwards when it is the dtype's largest
+            limits = integer_dtype_limits(dtype)
+            lo, hi = (lo - 1, hi) if limits is not None and lo + 1 > limits[1] else (lo, lo + 1)
         n_bins = min(bins, hi - lo + 1)
     else:
         if lo == hi:

@@ -330,3 +330,10 @@ def test_infer_refuses_identifier_like_text_and_bad_tables():
         infer_schema(pd.DataFrame())
     with pytest.raises(InputDataError, match="more than one column"):
         infer_schema(pd.DataFrame([[1, 2]], columns=["a", "a"]))
+
+
+@pytest.mark.parametrize(("dtype", "value"), [("int8", 127), ("uint8", 255), ("uint16", 65535), ("int8", -128)])
+def test_a_constant_column_at_its_dtypes_end_gets_bounds_the_dtype_holds(dtype, value):
+    spec = infer_schema(pd.DataFrame({"a": np.full(10, value, dtype=dtype)}))["a"]
+    info = np.iinfo(dtype)
+    assert info.min <= spec.lower < spec.upper <= info.max and spec.lower <= value <= spec.upper

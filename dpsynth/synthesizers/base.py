@@ -441,7 +441,11 @@ class Synthesizer(ABC):
                 dtype = df[spec.name].dtype
                 holds = not (isinstance(dtype, np.dtype) and dtype.kind in "biu")
                 nullable = spec.nullable and (holds or not spec.nullable_assumed)
-                spec = replace(spec, dtype=str(dtype), nullable=nullable, nullable_assumed=spec.nullable_assumed and nullable)
+                # A column declared continuous is restored as real numbers, whatever the frame held
+                # (as the DuckDB and Spark paths do): whole-number dtypes cannot hold narrow bins.
+                restored = "float64" if spec.kind is ColumnKind.CONTINUOUS and pd.api.types.is_integer_dtype(dtype) \
+                    else str(dtype)
+                spec = replace(spec, dtype=restored, nullable=nullable, nullable_assumed=spec.nullable_assumed and nullable)
             specs.append(spec)
         return Schema(tuple(specs))
 

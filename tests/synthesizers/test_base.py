@@ -349,3 +349,13 @@ def test_a_nullable_column_of_a_dtype_without_a_missing_value_is_refused_before_
     with pytest.raises(SchemaError, match=r"column 'age': dtype 'int64' cannot hold a missing value"):
         synth.fit(data, schema)
     assert synth.spent_so_far is None
+
+
+def test_a_column_declared_continuous_over_integers_is_restored_as_real_numbers():
+    # the frame holds int64, the schema says continuous with narrow bins and no dtype: restored as float64
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"income": rng.integers(0, 10, 3000), "g": rng.choice(["a", "b"], 3000)})
+    schema = Schema((ColumnSpec("income", ColumnKind.CONTINUOUS, lower=0, upper=10, bins=40),
+                     ColumnSpec("g", ColumnKind.CATEGORICAL, categories=("a", "b"))))
+    out = MST(epsilon=2.0, random_state=0).fit(df, schema).sample(500)
+    assert out["income"].dtype == np.float64 and out["income"].between(0, 10).all()
