@@ -573,6 +573,28 @@ def _noisy_resolution(step: _Step, counts: np.ndarray, *, accountant: Accountant
     return None if times else "D"
 
 
+def _warn_beyond_grid(spec: ColumnSpec, mass: np.ndarray, edges: np.ndarray, quantiles: tuple[float, float]) -> None:
+    """Warn when more of the kept mass than the bound quantiles leave out lies past the grid's ends.
+
+    A released bound cannot go past the public grid, so such values are clipped
+    to its end. Read from the noisy histogram: post-processing, no privacy cost.
+    """
+    if spec.kind is ColumnKind.DATETIME or not mass.sum() > 0:
+        return
+    share = mass / mass.sum()
+    beyond = []
+    if spec.lower is None and share[0] > quantiles[0]:
+        beyond.append(f"{share[0]:.0%} below {edges[0]:g}")
+    if spec.upper is None and share[-1] > 1.0 - quantiles[1]:
+        beyond.append(f"{share[-1]:.0%} above {edges[-1]:g}")
+    if beyond:
+        warnings.warn(DiscoveryWarning(
+            f"column {spec.name!r}: about {' and '.join(beyond)}, past the public grid of candidate bounds "
+            "(noisy estimate): its released range stops at the grid and those values are clipped to it; "
+            f"pass candidates={{{spec.name!r}: [...]}} with edges covering its values, or declare its bounds"
+        ), stacklevel=4)
+
+
 def _noisy_bounds(
     spec: ColumnSpec,
     step: _Step,
@@ -595,6 +617,7 @@ def _noisy_bounds(
             "(`dpsynth schema infer` writes one to fill in), or give discovery more budget (a "
             "larger epsilon or discovery_fraction)"
         )
+    _warn_beyond_grid(spec, mass, step.candidates, quantiles)
     lower, upper = found
     out = {}
     if spec.lower is None or quantile_bins:

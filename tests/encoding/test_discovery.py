@@ -10,6 +10,7 @@ from dpsynth.encoding import TableEncoder
 from dpsynth.encoding.bounds import default_bucket_edges
 from dpsynth.encoding.discovery import (
     DEFAULT_NUMERIC_RANGE,
+    DiscoveryWarning,
     default_datetime_candidates,
     default_numeric_candidates,
     discover_schema,
@@ -439,3 +440,13 @@ def test_an_empty_candidate_list_for_a_narrow_integer_column_is_a_parameter_erro
     with pytest.raises(ParameterError, match=r"candidates\['x'\]"):
         discover_schema(df, schema, accountant=Accountant(PrivacyBudget.zcdp(1.0)), cost_per_column=1.0,
                         candidates={"x": []})
+
+
+def test_values_past_the_public_grid_are_warned_about():
+    rng = np.random.default_rng(6)
+    df = pd.DataFrame({"big": rng.uniform(1e10, 1e11, 5000), "fine": rng.uniform(0, 1000, 5000)})
+    schema = Schema((ColumnSpec("big", "continuous"), ColumnSpec("fine", "continuous")))
+    with pytest.warns(DiscoveryWarning, match=r"column 'big': about 100% above 1e\+09.*candidates=") as caught:
+        result = discover_schema(df, schema, accountant=Accountant(PrivacyBudget.zcdp(2.0)), cost_per_column=1.0)
+    assert not any("'fine'" in str(w.message) for w in caught)
+    assert result.schema["big"].upper == 1e9  # the grid's end: the values beyond are clipped
