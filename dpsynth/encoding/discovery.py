@@ -582,10 +582,12 @@ def _warn_beyond_grid(spec: ColumnSpec, mass: np.ndarray, edges: np.ndarray, qua
     if spec.kind is ColumnKind.DATETIME or not mass.sum() > 0:
         return
     share = mass / mass.sum()
+    # at an integer dtype's end the grid ends where the values must: nothing lies past it
+    low, high = (integer_dtype_limits(spec.dtype) if spec.kind is ColumnKind.INTEGER else None) or (-np.inf, np.inf)
     beyond = []
-    if spec.lower is None and share[0] > quantiles[0]:
+    if spec.lower is None and share[0] > quantiles[0] and edges[0] > low:
         beyond.append(f"{share[0]:.0%} below {edges[0]:g}")
-    if spec.upper is None and share[-1] > 1.0 - quantiles[1]:
+    if spec.upper is None and share[-1] > 1.0 - quantiles[1] and edges[-1] < high:
         beyond.append(f"{share[-1]:.0%} above {edges[-1]:g}")
     if beyond:
         warnings.warn(DiscoveryWarning(
