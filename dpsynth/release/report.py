@@ -491,6 +491,11 @@ def _budget(b: Mapping[str, Any] | None) -> str:
         # rounded down: a figure rounded up would be refused when asked for
         nxt = (f" A next release at δ = {_e(_fmt(b['next_delta']))} could have at most "
                f"ε = {_e(at_most(float(b['next_epsilon']), 4))}, less if it reserves part of δ for discovery.")
+        life_epsilon, life_delta = life.get("epsilon"), life.get("delta")
+        if (life_epsilon is not None and life_delta and b["next_epsilon"] > life_epsilon
+                and b["next_delta"] < life_delta):
+            nxt += (" That is more than the lifetime ε because it is stated at a smaller δ: the same ρ "
+                    "buys a larger ε when δ is smaller, and ρ is what the ledger adds up.")
     inner = (
         f"<p>Every release of <strong>{_e(b['dataset_id'])}</strong> is charged to one lifetime "
         "budget in the ledger. It is counted in ρ, which adds up across releases: the rows below "

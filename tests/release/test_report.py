@@ -360,6 +360,9 @@ def test_the_lifetime_budget_is_shown_in_rho_and_adds_up(bare):
                  "Epsilons do not add up", "A next release at δ = 1e-09 could have at most ε = 2.5, less if "):
         assert text in b, text
     assert "out of reach" not in b  # no delta used by discovery: no such row
+    assert "smaller δ" not in b  # 2.5 at 1e-9 is below the lifetime's 4 at 1e-6
+    larger = _section(report_html(dict(bare, budget=dict(_BUDGET, next_epsilon=4.86))), "budget")
+    assert "more than the lifetime ε because it is stated at a smaller δ" in larger
     lowered = _section(report_html(dict(bare, budget=dict(_BUDGET, lowered_by_delta_used=0.004))), "budget")
     assert "<td>out of reach</td><td>0.004</td>" in lowered
     assert "No ledger figures" in _section(report_html(bare), "budget")
