@@ -374,6 +374,12 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"dpsynth: warning: {message}", file=sys.stderr)
 
 
+def _print_notes(exc: BaseException) -> None:
+    """What a failed run charged: said even with --quiet, which silences progress only."""
+    for note in getattr(exc, "__notes__", ()):
+        print(f"dpsynth: {note}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     warnings.showwarning = _show_warning
@@ -387,11 +393,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DPSynthError as exc:
         message = str(exc).replace("\n", "\n  ") if "\n" in str(exc) else str(exc)
         print(f"dpsynth: error: {message}", file=sys.stderr)
+        _print_notes(exc)
         return exc.exit_code
-    except KeyboardInterrupt:
-        # A release interrupted after drawing noise has said above what the ledger charged.
+    except KeyboardInterrupt as exc:
+        # A release interrupted after drawing noise says (in its notes) what the ledger charged.
         print("dpsynth: interrupted; nothing was written", file=sys.stderr)
+        _print_notes(exc)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`... | head`): nothing more to say
+        sys.stderr.close()
+        return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the command line never shows a bare traceback
         if os.environ.get("DPSYNTH_DEBUG"):
             raise

@@ -33,6 +33,8 @@ def _ledger_path(args: argparse.Namespace) -> Path:
 
 def _existing_ledger(args: argparse.Namespace) -> Ledger:
     path = _ledger_path(args)
+    if path.is_dir():
+        raise LedgerError(f"ledger {path} is a folder; give the path of a ledger file")
     if not path.is_file():
         raise LedgerError(
             f"no ledger at {path}; create one with `dpsynth budget init --ledger {path} ...`"

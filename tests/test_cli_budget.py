@@ -93,7 +93,7 @@ def test_ledger_from_environment_and_budget_forms(tmp_path, monkeypatch, capsys)
                 "--dataset",
                 "b",
                 "--fingerprint",
-                "ab" * 32,
+                "cd" * 32,
                 "--pure",
                 "--epsilon",
                 "1",
@@ -201,3 +201,31 @@ def test_an_overspent_dataset_is_shown_and_fails_verify(tmp_path, capsys):
     assert run(["budget", "verify", "--ledger", str(ledger)]) == 1
     captured = capsys.readouterr()
     assert "0 of 1 dataset(s) within" in captured.out and "OVERSPENT: dataset 't'" in captured.err
+
+
+def test_one_table_gets_one_lifetime_budget(tmp_path):
+    ledger = tmp_path / "l.sqlite"
+    assert run(["budget", "init", "--ledger", str(ledger), "--dataset", "a", "--fingerprint", "ab" * 32,
+                "--rho", "0.5"]) == 0
+    with pytest.raises(DPSynthError, match="already registered as dataset 'a'.*one table has one lifetime budget"):
+        run(["budget", "init", "--ledger", str(ledger), "--dataset", "b", "--fingerprint", "ab" * 32,
+             "--rho", "0.5"])
+    assert Ledger(ledger).datasets() == ["a"]
+
+
+def test_a_folder_an_empty_file_or_a_damaged_file_is_no_ledger(tmp_path):
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(DPSynthError, match="is a folder"):
+        run(["budget", "show", "--ledger", str(tmp_path / "folder")])
+    empty = tmp_path / "empty.sqlite"
+    empty.write_bytes(b"")
+    for argv in (["budget", "show"], ["budget", "verify"],
+                 ["budget", "init", "--dataset", "a", "--fingerprint", "ab" * 32, "--rho", "0.5"]):
+        with pytest.raises(DPSynthError, match="empty file, not a ledger: if it held one, restore it"):
+            run([*argv, "--ledger", str(empty)])
+    assert empty.stat().st_size == 0  # nothing written into it
+    damaged = tmp_path / "damaged.sqlite"
+    Ledger(damaged).init_dataset("a", "ab" * 32, PrivacyBudget.zcdp(0.5))
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    with pytest.raises(DPSynthError, match="restore it from a backup"):
+        run(["budget", "show", "--ledger", str(damaged)])

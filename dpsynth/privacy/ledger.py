@@ -167,6 +167,14 @@ def _budget_of(row: Mapping[str, Any]) -> PrivacyBudget:
     return PrivacyBudget("zcdp", row["epsilon"], row["delta"], row["rho"])
 
 
+def _described(budget: PrivacyBudget) -> str:
+    if budget.mode == "pure":
+        return f"pure epsilon {budget.epsilon:g}"
+    if budget.epsilon is None:
+        return f"rho {budget.rho:.6g}"
+    return f"epsilon {budget.epsilon:g}, delta {budget.delta:g}"
+
+
 def _charge_of(mode: str, rho: float, epsilon: float | None, step_delta: float) -> Charge:
     return Charge("release", rho=rho, epsilon=epsilon if mode == "pure" else None, delta=step_delta)
 
@@ -234,6 +242,14 @@ class Ledger:
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
+        if self.path.is_dir():
+            raise LedgerError(f"ledger {self.path} is a folder; give the path of a ledger file, e.g. {self.path / 'ledger.db'}")
+        if self.path.is_file() and self.path.stat().st_size == 0:
+            # SQLite would take an empty file as a new ledger: a truncated one would forget its spend.
+            raise LedgerError(
+                f"ledger {self.path} is an empty file, not a ledger: if it held one, restore it from a "
+                "backup (starting afresh would forget the budget already spent); otherwise delete it"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._transaction() as con:
             for statement in _SCHEMA.split(";"):
@@ -272,7 +288,10 @@ class Ledger:
                 raise
             con.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"ledger {self.path}: {exc}") from None
+            raise LedgerError(
+                f"ledger {self.path}: {exc}; if the file is damaged, restore it from a backup (do not "
+                "start a new ledger: it would forget the budget already spent)"
+            ) from None
         finally:
             con.close()
 
@@ -351,6 +370,16 @@ class Ledger:
                 raise LedgerError(
                     f"dataset {dataset_id!r} already has a lifetime budget in {self.path}; "
                     "a lifetime budget is set once and never raised"
+                )
+            twin = con.execute(
+                "SELECT dataset_id FROM entries WHERE kind = 'init' AND fingerprint = ?", (fingerprint,)
+            ).fetchone()
+            if twin:
+                # A second id for the same table would give it a second lifetime budget.
+                raise LedgerError(
+                    f"this table is already registered as dataset {twin['dataset_id']!r} in {self.path}, "
+                    f"with its own lifetime budget; release it under {twin['dataset_id']!r}: one table "
+                    "has one lifetime budget"
                 )
             self._append(
                 con,
@@ -554,14 +583,19 @@ class Ledger:
             if not acc.can_afford([charge]):
                 reserved = f" and reserves delta {float(step_delta):.3g} for discovery" if step_delta else ""
                 afford = acc.affordable_rho(float(step_delta))
-                as_epsilon = ""
-                if budget.mode == "zcdp" and budget.epsilon is not None and afford > 0:
-                    as_epsilon = f" (epsilon at most {at_most(epsilon_of_rho(afford, budget.delta))} at delta {budget.delta})"
+                advice = ""
+                if acc.overspent is not None:
+                    advice = " (it is already overspent)"
+                elif afford <= 0 < acc.affordable_rho():
+                    advice = (": the delta reserved for discovery does not fit; declare every column's "
+                              "categories and bounds in the schema (nothing is reserved then), or give a "
+                              "smaller delta")
+                elif budget.mode == "zcdp" and budget.epsilon is not None and afford > 0:
+                    advice = f" (epsilon at most {at_most(epsilon_of_rho(afford, budget.delta))} at delta {budget.delta})"
                 raise BudgetExceededError(
-                    f"dataset {dataset_id!r}: this release ({budget.to_dict()}) needs rho "
+                    f"dataset {dataset_id!r}: this release ({_described(budget)}) needs rho "
                     f"{budget.rho:.6g}{reserved}, but its lifetime {init['mode']} budget affords such a "
-                    f"release at most rho {at_most(afford)}{as_epsilon}"
-                    f"{'' if acc.overspent is None else ' (it is already overspent)'}; nothing was charged"
+                    f"release at most rho {at_most(afford)}{advice}; nothing was charged"
                 )
             reservation = Reservation(
                 self,

@@ -264,7 +264,7 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
                 try:
                     audit = _produce(request, synth, real, fit_on, schema, staging, reservation, say)
                 except BaseException as exc:
-                    _charge_failure(reservation, synth, request.method, exc, say)
+                    _charge_failure(reservation, synth, request.method, exc)
                     raise
             files = _publish(staging, out)
             published = True
@@ -359,9 +359,7 @@ def _produce(
     return audit
 
 
-def _charge_failure(
-    reservation: Reservation, synth: Synthesizer, method: str, error: BaseException, say: Progress
-) -> None:
+def _charge_failure(reservation: Reservation, synth: Synthesizer, method: str, error: BaseException) -> None:
     """Charge a run that failed after drawing noise with what it spent.
 
     Its error, its progress lines and its staged files may depend on the noisy
@@ -378,12 +376,12 @@ def _charge_failure(
     try:
         entry = reservation.commit()
     except LedgerError as exc:  # its message says whether the spend was recorded
-        say(f"the run failed after drawing noise; the ledger says: {exc}")
-        return
-    say(
-        f"the run failed after drawing noise: ledger entry {entry} charges what it spent "
-        f"(rho = {spent.rho:.6g}, epsilon = {spent.epsilon}), as its outcome may depend on the noise"
-    )
+        line = f"the run failed after drawing noise; the ledger says: {exc}"
+    else:
+        line = (f"the run failed after drawing noise: ledger entry {entry} charges what it spent "
+                f"(rho = {spent.rho:.6g}, epsilon = {spent.epsilon}), as its outcome may depend on the noise")
+    # On the error itself (the command line prints it), so that silenced progress cannot hide a charge.
+    error.add_note(line)
 
 
 # ---------------------------------------------------------------------------------------

@@ -324,3 +324,12 @@ def test_a_release_committed_within_its_reservation_after_another_overspent_is_n
     report = ledger.verify()
     assert "spent rho = 1.3" in report["overspent"]["adult"]
     assert ledger.status("adult")["overspent"] == report["overspent"]["adult"]
+
+
+def test_a_reservation_whose_discovery_delta_cannot_fit_says_what_to_do(tmp_path):
+    led = Ledger(tmp_path / "ledger.sqlite")
+    led.init_dataset("adult", FP, PrivacyBudget.approx(1.0, 1e-6))
+    with pytest.raises(BudgetExceededError, match=r"\(epsilon 0.5, delta 1e-06\).*reserved for discovery does not "
+                                                  r"fit; declare every column's categories"):
+        with led.reserve("adult", FP, PrivacyBudget.approx(0.5, 1e-6), step_delta=1e-6):
+            pass

@@ -208,7 +208,7 @@ def test_a_failure_after_drawing_noise_is_charged_what_it_spent(setup, monkeypat
 
     monkeypatch.setattr(job, "evaluate_utility", broken)
     said = []
-    with pytest.raises(type(error)):
+    with pytest.raises(type(error)) as raised:
         run_release(_request(tmp_path, data, ledger_path), progress=said.append)
     # The synthetic rows existed (staged, counted in the progress): retrying uncharged
     # would average the noise away.
@@ -216,7 +216,8 @@ def test_a_failure_after_drawing_noise_is_charged_what_it_spent(setup, monkeypat
     assert row["mechanism"] == f"independent (failed: {type(error).__name__})"
     assert row["output_hash"] is None
     assert row["rho"] == pytest.approx(PrivacyBudget.approx(1.0, 1e-9).rho, rel=1e-9)
-    assert any(f"ledger entry {row['entry_id']} charges what it spent" in line for line in said)
+    # said on the error itself, which the command line prints even with --quiet
+    assert any(f"ledger entry {row['entry_id']} charges what it spent" in n for n in raised.value.__notes__)
     assert Ledger(ledger_path).status("toy")["reserved"] == []
     assert not (tmp_path / "out").exists()
     assert list(tmp_path.glob(".out.staging-*")) == []
@@ -576,7 +577,7 @@ def test_a_csv_kinds_acknowledged_as_public_are_recorded_in_manifest_and_report(
 def test_a_parquet_table_without_schema_needs_no_acknowledgement(large):
     tmp_path, _, ledger_path = large
     data = tmp_path / "data.parquet"
-    _table(6000, 0).to_parquet(data)
+    _table(6000, 7).to_parquet(data)  # not the table the fixture registered
     Ledger(ledger_path).init_dataset("pq", data_fingerprint(pd.read_parquet(data)), PrivacyBudget.approx(2.0, 1e-6))
     run_release(_request(tmp_path, data, ledger_path, schema=None, dataset_id="pq"))
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
@@ -668,3 +669,16 @@ def test_a_csv_with_a_declared_schema_releases_the_dtypes_of_its_kinds_not_of_it
         first = (folder / "out" / "synthetic.csv").read_text().splitlines()[1]
         released.add((tuple(c.get("dtype") for c in manifest["schema"]["columns"]), first.split(",")[0].endswith("+00:00")))
     assert released == {(("datetime64[us]", "Int64", TEXT_DTYPE), False)}
+
+
+def test_the_command_line_says_what_a_failed_run_was_charged_even_when_quiet(tmp_path, capsys):
+    data = tmp_path / "tiny.csv"
+    _table(60, 0).to_csv(data, index=False)
+    ledger_path = tmp_path / "ledger.db"
+    Ledger(ledger_path).init_dataset("toy", data_fingerprint(pd.read_csv(data)), PrivacyBudget.approx(2.0, 1e-6))
+    code = main(["release", str(data), "--dataset-id", "toy", "--ledger", str(ledger_path), "--out",
+                 str(tmp_path / "out"), "--public", "--audit", "none", "--quiet"])
+    err = capsys.readouterr().err
+    (row,) = _release_rows(ledger_path)
+    assert code != 0 and "no bucket" in err
+    assert f"ledger entry {row['entry_id']} charges what it spent" in err
