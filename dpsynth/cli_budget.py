@@ -92,11 +92,18 @@ def cmd_init(args: argparse.Namespace) -> int:
     path = _ledger_path(args)
     Ledger(path).init_dataset(args.dataset, fingerprint, budget)
     eps = "-" if budget.epsilon is None else f"{budget.epsilon:.6g}"
-    print(
-        f"dataset {args.dataset!r} registered in {path}: lifetime {budget.mode} budget "
-        f"epsilon {eps}, delta {budget.delta:.3g}, rho {budget.rho:.6g}; "
-        f"fingerprint {fingerprint[:16]}..."
-    )
+    amounts = (f"epsilon {eps} (pure DP)" if budget.mode == "pure"
+               else f"epsilon {eps}, delta {budget.delta:.3g}, rho {budget.rho:.6g}")
+    print(f"dataset {args.dataset!r} registered in {path}: lifetime {budget.mode} budget {amounts}; "
+          f"fingerprint {fingerprint[:16]}...")
+    if budget.mode == "pure":
+        print("note: `dpsynth release` makes zCDP releases, which a pure lifetime budget cannot take; "
+              "only pure-DP releases made through the Python API can be charged to this dataset. For "
+              "`dpsynth release`, register with --epsilon and --delta instead.", file=sys.stderr)
+    if budget.mode == "zcdp" and budget.epsilon is None:
+        print("note: a lifetime in rho alone has no delta, so releases charged to it cannot reserve delta for "
+              "category discovery: give them a schema that declares every column's categories and bounds.",
+              file=sys.stderr)
     return 0
 
 

@@ -229,3 +229,15 @@ def test_a_folder_an_empty_file_or_a_damaged_file_is_no_ledger(tmp_path):
     damaged.write_bytes(damaged.read_bytes()[:100])
     with pytest.raises(DPSynthError, match="restore it from a backup"):
         run(["budget", "show", "--ledger", str(damaged)])
+
+
+def test_init_says_what_a_pure_or_rho_only_lifetime_can_take(tmp_path, capsys):
+    ledger = str(tmp_path / "l.sqlite")
+    assert run(["budget", "init", "--ledger", ledger, "--dataset", "p", "--fingerprint", "ab" * 32,
+                "--pure", "--epsilon", "3"]) == 0
+    captured = capsys.readouterr()
+    assert "epsilon 3 (pure DP)" in captured.out and "rho" not in captured.out
+    assert "`dpsynth release` makes zCDP releases, which a pure lifetime budget cannot take" in captured.err
+    assert run(["budget", "init", "--ledger", ledger, "--dataset", "r", "--fingerprint", "cd" * 32,
+                "--rho", "0.5"]) == 0
+    assert "cannot reserve delta for category discovery" in capsys.readouterr().err

@@ -616,8 +616,10 @@ def _noisy_bounds(
             f"column {spec.name!r}: no bucket of its noisy histogram stood out from the noise "
             f"({histogram.description}, rho {accountant.steps[-1].rho:.3g}): the budget is too small for a table "
             "of this size to show its range; declare its lower and upper bounds in the schema "
-            "(`dpsynth schema infer` writes one to fill in), or give discovery more budget (a "
-            "larger epsilon or discovery_fraction)"
+            "(`dpsynth schema infer` writes one to fill in; if the column is not a number at all, "
+            f"declare its kind as {ColumnKind.CATEGORICAL.value!r} there, since at a small budget the "
+            "kinds DP decides can be wrong), or give discovery more budget (a larger epsilon, or in "
+            "Python a larger discovery_fraction)"
         )
     _warn_beyond_grid(spec, mass, step.candidates, quantiles)
     lower, upper = found
