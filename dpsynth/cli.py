@@ -120,6 +120,9 @@ def parse_workload(text: str) -> list[tuple[str, ...]]:
 
 def _synthesizer_options(args: argparse.Namespace) -> dict:
     """Keyword arguments of :func:`make_synthesizer` from the shared options."""
+    from dpsynth.cli_budget import warn_if_large_delta  # imports OpenDP: loaded with the command
+
+    warn_if_large_delta(args.delta)
     return {
         "epsilon": args.epsilon,
         "delta": args.delta,

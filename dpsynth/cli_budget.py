@@ -55,6 +55,18 @@ def _fmt_down(value: Any) -> str:
     return "-" if value is None else at_most(float(value))
 
 
+#: a delta above this is flagged: delta is the chance the guarantee fails outright, and it should be far
+#: below one over the number of rows (which the command line does not know: the rows are private)
+LARGE_DELTA = 1e-5
+
+
+def warn_if_large_delta(delta: float | None) -> None:
+    """Say, on standard error, when a delta is large enough to undo the guarantee for a whole row."""
+    if delta is not None and delta > LARGE_DELTA:
+        print(f"dpsynth: warning: delta = {delta:g} is large: it is the chance that the guarantee fails "
+              "outright, and should be far below 1 / (number of rows); the default is 1e-9", file=sys.stderr)
+
+
 def _budget_from_args(args: argparse.Namespace) -> PrivacyBudget:
     if args.pure:
         if args.epsilon is None or args.rho is not None or args.delta is not None:
@@ -78,6 +90,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     if args.fingerprint is not None and args.engine != "numpy":
         raise ParameterError("--engine chooses how --data is fingerprinted; it is not used with --fingerprint")
     budget = _budget_from_args(args)
+    warn_if_large_delta(args.delta)
     check_writable(_ledger_path(args), "--ledger")
     if args.data is not None and args.engine == "numpy":
         from dpsynth.release.source import read_frame

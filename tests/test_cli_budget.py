@@ -241,3 +241,12 @@ def test_init_says_what_a_pure_or_rho_only_lifetime_can_take(tmp_path, capsys):
     assert run(["budget", "init", "--ledger", ledger, "--dataset", "r", "--fingerprint", "cd" * 32,
                 "--rho", "0.5"]) == 0
     assert "cannot reserve delta for category discovery" in capsys.readouterr().err
+
+
+def test_a_large_delta_is_flagged(tmp_path, capsys):
+    assert run(["budget", "init", "--ledger", str(tmp_path / "l.sqlite"), "--dataset", "y", "--fingerprint",
+                "ab" * 32, "--epsilon", "4", "--delta", "0.5"]) == 0
+    assert "delta = 0.5 is large" in capsys.readouterr().err
+    assert run(["budget", "init", "--ledger", str(tmp_path / "l.sqlite"), "--dataset", "z", "--fingerprint",
+                "cd" * 32, "--epsilon", "4", "--delta", "1e-9"]) == 0
+    assert "is large" not in capsys.readouterr().err
