@@ -225,7 +225,11 @@ def run_release(request: ReleaseRequest, progress: Progress | None = None) -> Re
             f"`dpsynth budget init --ledger {request.ledger} ...`"
         )
     ledger = Ledger(request.ledger)
-    _precheck_budget(ledger, request.dataset_id, budget, float(request.delta) * float(synth.discovery_fraction))
+    # A complete declared schema reserves no discovery delta; otherwise at most this share of delta.
+    declared = request.schema
+    complete = declared is not None and not declared.incomplete_columns and not any(s.kind_from_data for s in declared)
+    _precheck_budget(ledger, request.dataset_id, budget,
+                     0.0 if complete else float(request.delta) * float(synth.discovery_fraction))
     say(f"ledger: {request.dataset_id!r} can afford epsilon = {request.epsilon}, delta = {request.delta}")
 
     real = _read(request)
@@ -476,6 +480,8 @@ def _advice(
     if budget.epsilon is None:
         return f" (lower rho to at most {at_most(without)})"
     declared = at_most(epsilon_of_rho(without, budget.delta))
+    if not discovery_delta:
+        return f" (at delta = {budget.delta}, lower epsilon to at most {declared})"
     with_discovery = ledger.affordable_rho(dataset_id, discovery_delta)
     if with_discovery <= 0:
         why = ("its lifetime budget has no delta" if not lifetime.get("delta")
