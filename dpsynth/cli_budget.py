@@ -147,6 +147,9 @@ def cmd_show(args: argparse.Namespace) -> int:
                   "lifetime out of reach (spent, held and remaining add up to the rest)")
         if life["mode"] == "zcdp":
             print("  rho adds up across releases and decides what a release can afford.")
+        if life["mode"] == "zcdp" and life.get("epsilon") is None:
+            print("  the lifetime is in rho alone: no epsilon is stated for it.")
+        elif life["mode"] == "zcdp":
             print(
                 f"  epsilon is shown at the lifetime delta ({_fmt(life['delta'])}): spent epsilon is "
                 "the spent rho converted at it, not the sum of the releases' epsilons (those are in "
