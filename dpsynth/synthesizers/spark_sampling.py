@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pandas as pd
@@ -78,7 +78,7 @@ def _check_output_folder(path: str | os.PathLike[str], session: Any) -> None:
     text = os.fspath(path)
     parsed = urlparse(text)
     if parsed.scheme == "file":
-        local = Path(parsed.path)
+        local = Path(unquote(parsed.path))  # file:///tmp/my%20out is the folder "/tmp/my out"
     elif parsed.scheme and len(parsed.scheme) > 1:  # s3a://, hdfs:// (a one-letter scheme is a drive)
         return
     elif str(session.sparkContext.master).startswith("local"):

@@ -61,12 +61,12 @@ def test_bad_arguments_are_refused_before_any_job(spark, fitted):
 
 
 def test_an_existing_output_folder_is_refused_before_any_row_is_drawn(spark, fitted, tmp_path):
-    taken = tmp_path / "taken"
+    taken = tmp_path / "taken out"
     taken.mkdir()
     (taken / "keep.txt").write_text("mine")
     with pytest.raises(ParameterError, match="path.*does not exist yet"):
         spark_samples(fitted, 10, spark=spark, path=taken)
-    for url in (f"file://{taken}", f"file:{taken}"):
+    for url in (f"file://{taken}", f"file:{taken}", taken.as_uri()):  # as_uri writes the space as %20
         with pytest.raises(ParameterError, match="path.*does not exist yet"):
             spark_samples(fitted, 10, spark=spark, path=url)
     assert [p.name for p in taken.iterdir()] == ["keep.txt"]
