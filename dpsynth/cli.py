@@ -297,9 +297,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             raise ManifestError(f"ledger {args.ledger!r} does not exist")
         ledger = Ledger(args.ledger)
         # the hash chain and every total, or LedgerIntegrityError
-        overspent = ledger.verify()["overspent"].get(manifest.get("dataset", {}).get("id"))
+        dataset_id = manifest["dataset"]["id"]
+        overspent = ledger.verify()["overspent"].get(dataset_id)
         if overspent:
-            print(f"warning: dataset {manifest['dataset']['id']!r} is past its lifetime budget in this "
+            print(f"warning: dataset {dataset_id!r} is past its lifetime budget in this "
                   f"ledger ({overspent}): a run spent more than it reserved", file=sys.stderr)
     problems = verify_manifest(
         manifest, args.data, ledger_entry=ledger.entry if ledger else None, epsilon_of_rho=epsilon_of_rho

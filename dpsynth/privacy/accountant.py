@@ -452,24 +452,17 @@ class Accountant:
         budget = self._budget
         if budget.mode == "pure":
             return f"spent epsilon = {self._epsilon:.6g} of a budget of epsilon = {budget.epsilon:.6g}"
-        if self._step_delta > 0 and (budget.epsilon is None or self._step_delta >= budget.delta):
+        if self._step_delta > 0 and self.available_rho == 0:
             return (f"approximate steps used delta = {self._step_delta:.3g}, as much as or more than "
                     f"the budget's delta = {budget.delta}")
         return f"spent rho = {self._rho:.6g} where the budget reaches rho = {self.available_rho:.6g}"
-
-    def _cap(self, step_delta: float) -> float:
-        """The rho a zCDP budget reaches when approximate steps use ``step_delta`` of its delta."""
-        budget = self._budget
-        if step_delta > 0 and (budget.epsilon is None or step_delta >= budget.delta):
-            return 0.0
-        return budget.rho_cap(step_delta)
 
     @property
     def available_rho(self) -> float:
         """The rho the budget reaches after the delta approximate steps used so far."""
         if self._budget.mode == "pure":
             return rho_of_pure_epsilon(self._budget.epsilon or 0.0)
-        return self._cap(self._step_delta)
+        return self._budget.rho_cap(self._step_delta)
 
     def affordable_rho(self, step_delta: float = 0.0) -> float:
         """The largest rho one more charge that uses ``step_delta`` of delta could have.
@@ -482,7 +475,7 @@ class Accountant:
         budget = self._budget
         if budget.mode == "pure":
             return rho_of_pure_epsilon(max(0.0, (budget.epsilon or 0.0) - self._epsilon))
-        return max(0.0, self._cap(math.fsum([self._step_delta, float(step_delta)])) - self._rho)
+        return max(0.0, budget.rho_cap(math.fsum([self._step_delta, float(step_delta)])) - self._rho)
 
     # -- reporting ------------------------------------------------------------------
     def _spend(self, rho: float, eps: float, step_delta: float) -> Spend:

@@ -167,6 +167,16 @@ def _budget_of(row: Mapping[str, Any]) -> PrivacyBudget:
     return PrivacyBudget("zcdp", row["epsilon"], row["delta"], row["rho"])
 
 
+def mode_refusal(dataset_id: str, lifetime_mode: str, budget: PrivacyBudget) -> LedgerError | None:
+    """The refusal of a release whose budget a lifetime of ``lifetime_mode`` cannot take, or None."""
+    if lifetime_mode == "pure" and budget.mode != "pure":
+        return LedgerError(
+            f"dataset {dataset_id!r} has a pure epsilon-DP lifetime budget; "
+            "a zCDP release cannot be charged to it: release with a pure budget"
+        )
+    return None
+
+
 def _described(budget: PrivacyBudget) -> str:
     if budget.mode == "pure":
         return f"pure epsilon {budget.epsilon:g}"
@@ -475,25 +485,18 @@ class Ledger:
         Returns
         -------
         dict
-            ``remaining`` (what one more release reserving no delta could have),
-            ``lowered_by_delta_used`` (rho put out of reach by the delta
-            approximate steps used, this release's actual use included) and
-            ``in_progress`` (the other open reservations).
+            ``remaining`` (what one more release reserving no delta could have)
+            and ``lowered_by_delta_used`` (rho put out of reach by the delta
+            approximate steps used, this release's actual use included).
         """
         con = self._connect()
         try:
             acc = self._accountant(con, reservation.dataset_id, without=reservation.reservation_id)
-            others = math.fsum(
-                float(r["rho"]) for r in con.execute(
-                    "SELECT rho FROM reservations WHERE dataset_id = ? AND reservation_id != ?",
-                    (reservation.dataset_id, reservation.reservation_id),
-                )
-            )
         finally:
             con.close()
         acc.record(_charge_of(reservation.mode, spend.rho, spend.epsilon, spend.step_delta))
         lowered = acc.budget.rho - acc.available_rho if acc.mode == "zcdp" else 0.0
-        return {"remaining": acc.affordable_rho(), "lowered_by_delta_used": max(0.0, lowered), "in_progress": others}
+        return {"remaining": acc.affordable_rho(), "lowered_by_delta_used": max(0.0, lowered)}
 
     def affordable_rho(self, dataset_id: str, step_delta: float = 0.0) -> float:
         """The largest rho one more release of ``dataset_id`` reserving ``step_delta`` could have."""
@@ -572,11 +575,9 @@ class Ledger:
                     f"{init['fingerprint'][:12]}..., but this table has {fingerprint[:12]}...: "
                     "it is a different table; register it under its own dataset id"
                 )
-            if init["mode"] == "pure" and budget.mode != "pure":
-                raise LedgerError(
-                    f"dataset {dataset_id!r} has a pure epsilon-DP lifetime budget; "
-                    "a zCDP release cannot be charged to it: release with a pure budget"
-                )
+            refusal = mode_refusal(dataset_id, init["mode"], budget)
+            if refusal is not None:
+                raise refusal
             epsilon = budget.epsilon if budget.mode == "pure" else None
             charge = _charge_of(init["mode"], budget.rho, epsilon, float(step_delta))
             acc = self._accountant(con, dataset_id)

@@ -56,7 +56,7 @@ from dpsynth.errors import (
 )
 from dpsynth.io import check_writable, write_table, write_text_atomic
 from dpsynth.privacy.accountant import PrivacyBudget, Spend, at_most, epsilon_of_rho
-from dpsynth.privacy.ledger import Ledger, Reservation, data_fingerprint
+from dpsynth.privacy.ledger import Ledger, Reservation, data_fingerprint, mode_refusal
 from dpsynth.release.manifest import (
     MANIFEST_DIGEST_KEY,
     Guarantee,
@@ -451,11 +451,9 @@ def _precheck_budget(ledger: Ledger, dataset_id: str, budget: PrivacyBudget, dis
         )
     status = ledger.status(dataset_id)
     lifetime, remaining = status["lifetime"], status["remaining"]
-    if lifetime["mode"] == "pure" and budget.mode != "pure":
-        raise LedgerError(
-            f"dataset {dataset_id!r} has a pure epsilon-DP lifetime budget; a zCDP release cannot be "
-            "charged to it: release with a pure budget; nothing was read or charged"
-        )
+    refusal = mode_refusal(dataset_id, lifetime["mode"], budget)
+    if refusal is not None:
+        raise LedgerError(f"{refusal}; nothing was read or charged")
     if remaining["rho"] < budget.rho * (1 - 1e-9):
         advice = _advice(ledger, dataset_id, lifetime, remaining, budget, discovery_delta)
         raise BudgetExceededError(
@@ -846,6 +844,9 @@ def _lifetime_budget(reservation: Reservation, spend: Spend, delta: float) -> di
     status = reservation.ledger.status(reservation.dataset_id)
     settled = reservation.ledger.settled(reservation, spend)
     remaining = settled["remaining"]
+    others = math.fsum(
+        float(r["rho"]) for r in status["reserved"] if r["reservation_id"] != reservation.reservation_id
+    )
     return {
         "dataset_id": reservation.dataset_id,
         "ledger": str(Path(reservation.ledger.path).resolve()),
@@ -853,7 +854,7 @@ def _lifetime_budget(reservation: Reservation, spend: Spend, delta: float) -> di
         "earlier_releases": status["releases"],
         "spent_before": float(status["spent"]["rho"]),
         "this_release": spend.rho,
-        "in_progress": settled["in_progress"],
+        "in_progress": others,
         "remaining_after": remaining,
         "lowered_by_delta_used": settled["lowered_by_delta_used"],
         "next_delta": delta,
